@@ -1,0 +1,1 @@
+"""campaign-bot's Telegram side: answers questions by quoting the Technopolice articles."""

@@ -1,0 +1,67 @@
+"""Admin commands, for ADMIN_USER_IDS only: /reindex and /stats.
+
+Other users get no answer at all from these commands (they fall through to nothing), so the
+bot does not advertise them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+
+from telegram import Update
+from telegram.ext import Application, CommandHandler, ContextTypes, filters
+
+from bot.handlers.common import reply
+from bot.render import esc, shorten
+from bot.services import services
+from bot.store import COUNTERS
+from bot.texts import lang_for, text
+
+log = logging.getLogger(__name__)
+
+
+async def on_reindex(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Rebuild from content/ in a worker thread; the old index answers meanwhile."""
+    message = update.effective_message
+    if message is None:
+        return
+    svc = services(context)
+    lang = lang_for(update)
+    if svc.rebuild_lock.locked():
+        await reply(message, context, text(lang, "reindex_busy"))
+        return
+    async with svc.rebuild_lock:
+        await reply(message, context, text(lang, "reindex_started"))
+        log.info("rebuild requested by an admin")
+        try:
+            report = await asyncio.to_thread(svc.require_engine().rebuild)
+        except Exception as exc:
+            log.exception("rebuild failed")
+            await reply(
+                message, context, text(lang, "reindex_failed", error=esc(type(exc).__name__))
+            )
+            return
+        summary = report.summary() if hasattr(report, "summary") else str(report)
+        await reply(
+            message, context, text(lang, "reindex_done", summary=esc(shorten(summary, 3500)))
+        )
+
+
+async def on_stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    message = update.effective_message
+    if message is None:
+        return
+    store = services(context).store
+    since = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=6)
+    week = await asyncio.to_thread(store.counters, since)
+    total = await asyncio.to_thread(store.counters, None)
+    table = "\n".join(f"{name:<14}{week[name]:>7}{total[name]:>9}" for name in COUNTERS)
+    await reply(message, context, text(lang_for(update), "stats", table=esc(table)))
+
+
+def register(application: Application, admin_ids: frozenset[int]) -> None:
+    admins = filters.User(user_id=list(admin_ids)) & filters.UpdateType.MESSAGE
+    application.add_handler(CommandHandler("reindex", on_reindex, filters=admins))
+    application.add_handler(CommandHandler("stats", on_stats, filters=admins))

@@ -1,0 +1,113 @@
+"""Commands: /start (with share-link payloads), /aide, /sujets, /apropos, /confidentialite.
+
+French names first, English aliases (/help, /topics, /about, /privacy) beside them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+
+from telegram import Update
+from telegram.ext import Application, CommandHandler, ContextTypes, filters
+
+from bot.handlers.common import reply, reply_answer
+from bot.render import esc, render_article_lines, split_messages
+from bot.services import services
+from bot.store import is_answer_id
+from bot.texts import EXAMPLES, Lang, format_date, lang_for, text
+
+HELP_PAYLOADS = frozenset({"aide", "help"})
+
+
+async def on_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Welcome; or, with a share-link payload, the stored answer it points to."""
+    message = update.effective_message
+    if message is None:
+        return
+    lang = lang_for(update)
+    payload = context.args[0] if context.args else ""
+    if payload in HELP_PAYLOADS:
+        await on_help(update, context)
+        return
+    if payload:
+        svc = services(context)
+        quotes = (
+            await asyncio.to_thread(svc.store.get_answer, payload)
+            if is_answer_id(payload)
+            else None
+        )
+        if not quotes:
+            await reply(message, context, text(lang, "unknown_payload"))
+            return
+        await svc.count("shares")
+        await reply_answer(message, context, quotes, payload, lang)
+        return
+    examples = "\n".join(f"• <i>{esc(q)}</i>" for q in EXAMPLES[lang])
+    await reply(message, context, text(lang, "welcome", examples=examples))
+
+
+async def on_help(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    message = update.effective_message
+    if message is not None:
+        username = esc(context.bot.username or "")
+        await reply(message, context, text(lang_for(update), "help", username=username))
+
+
+async def on_topics(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Every article, newest first, split across as many messages as needed."""
+    message = update.effective_message
+    if message is None:
+        return
+    lang = lang_for(update)
+    engine = services(context).require_engine()
+    articles = await asyncio.to_thread(engine.articles)
+    if not articles:
+        await reply(message, context, text(lang, "topics_empty"))
+        return
+    header = text(lang, "topics_header", count=len(articles))
+    for part in split_messages(header, render_article_lines(articles, lang)):
+        await reply(message, context, part)
+
+
+def _when(value: dt.datetime | dt.date | None, lang: Lang) -> str:
+    day = value.date() if isinstance(value, dt.datetime) else value
+    return format_date(day, lang)
+
+
+async def on_about(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    message = update.effective_message
+    if message is None:
+        return
+    lang = lang_for(update)
+    info = await asyncio.to_thread(services(context).require_engine().info)
+    await reply(
+        message,
+        context,
+        text(
+            lang,
+            "about",
+            articles=info.articles,
+            passages=info.passages,
+            newest=esc(_when(info.newest_article, lang)),
+            built=esc(_when(info.built_at, lang)),
+        ),
+    )
+
+
+async def on_privacy(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    message = update.effective_message
+    if message is not None:
+        days = services(context).settings.answer_retention_days
+        await reply(message, context, text(lang_for(update), "privacy", days=days))
+
+
+def register(application: Application) -> None:
+    only_new = filters.UpdateType.MESSAGE
+    application.add_handler(CommandHandler("start", on_start, filters=only_new))
+    application.add_handler(CommandHandler(["aide", "help"], on_help, filters=only_new))
+    application.add_handler(CommandHandler(["sujets", "topics"], on_topics, filters=only_new))
+    application.add_handler(CommandHandler(["apropos", "about"], on_about, filters=only_new))
+    application.add_handler(
+        CommandHandler(["confidentialite", "privacy"], on_privacy, filters=only_new)
+    )

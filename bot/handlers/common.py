@@ -1,0 +1,42 @@
+"""Helpers shared by handlers: replying robustly and showing one page of a stored answer."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from telegram import Message
+from telegram.ext import ContextTypes
+
+from bot.delivery import retrying
+from bot.keyboards import answer_keyboard
+from bot.render import PAGE_SIZE, Quote, render_answer
+from bot.services import services, share_url
+from bot.texts import Lang
+
+
+async def reply(
+    message: Message, context: ContextTypes.DEFAULT_TYPE, html: str, **kwargs: object
+) -> Message:
+    """Reply in the same chat (quoting the question in groups), retrying network errors."""
+    retries = services(context).settings.send_retries
+    return await retrying(lambda: message.reply_text(html, **kwargs), retries)  # type: ignore[arg-type]
+
+
+def next_offset(quotes: Sequence[Quote], offset: int) -> int | None:
+    nxt = offset + PAGE_SIZE
+    return nxt if nxt < len(quotes) else None
+
+
+async def reply_answer(
+    message: Message,
+    context: ContextTypes.DEFAULT_TYPE,
+    quotes: Sequence[Quote],
+    aid: str,
+    lang: Lang,
+    offset: int = 0,
+) -> Message:
+    """Send one page of the answer ``aid`` with its share link and keyboard."""
+    url = share_url(context.bot.username, aid)
+    html = render_answer(quotes, lang, offset=offset, share_url=url)
+    markup = answer_keyboard(aid, lang, next_offset(quotes, offset))
+    return await reply(message, context, html, reply_markup=markup)

@@ -1,0 +1,154 @@
+"""Questions: private messages, group mentions and replies to the bot, and ``/q``.
+
+The search runs in a worker thread (``asyncio.to_thread``) so that one slow search never
+stalls the other chats; the user sees "typing…" meanwhile.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+
+from telegram import Message, MessageEntity, Update
+from telegram.constants import ChatAction
+from telegram.ext import Application, CommandHandler, ContextTypes, MessageHandler, filters
+
+from bot.delivery import quietly
+from bot.handlers.common import reply, reply_answer
+from bot.render import Quote, clean_text, render_nothing
+from bot.services import services
+from bot.texts import example, lang_for, text
+
+log = logging.getLogger(__name__)
+
+
+class _AddressedToBot(filters.MessageFilter):
+    """A group message that mentions the bot or replies to one of its messages."""
+
+    def filter(self, message: Message) -> bool:
+        bot = message.get_bot()
+        replied = message.reply_to_message
+        if replied and replied.from_user and replied.from_user.id == bot.id:
+            return True
+        username = (bot.username or "").lower()
+        for entity, value in message.parse_entities(
+            [MessageEntity.MENTION, MessageEntity.TEXT_MENTION]
+        ).items():
+            if entity.type == MessageEntity.TEXT_MENTION:
+                if entity.user and entity.user.id == bot.id:
+                    return True
+            elif value.lower() == f"@{username}":
+                return True
+        return False
+
+
+ADDRESSED_TO_BOT = _AddressedToBot(name="addressed_to_bot")
+
+
+def strip_mention(value: str, username: str) -> str:
+    if not username:
+        return value
+    return re.sub(rf"@{re.escape(username)}\b", " ", value, flags=re.IGNORECASE)
+
+
+async def answer_question(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, question: str
+) -> None:
+    """Rate-limit, search off the loop, store the quotes, reply with the first page."""
+    message = update.effective_message
+    if message is None:
+        return
+    svc = services(context)
+    lang = lang_for(update)
+    user = update.effective_user
+    allowed, first_refusal = svc.limiter.check(user.id if user else None)
+    if not allowed:
+        await svc.count("rate_limited")
+        log.info("question refused by the rate limit")
+        if first_refusal:
+            await reply(message, context, text(lang, "rate_limited"))
+        return
+
+    question = clean_text(question)
+    if not question:
+        await reply(message, context, render_nothing("empty", lang, example(lang)))
+        return
+
+    typing = asyncio.ensure_future(quietly(lambda: message.chat.send_action(ChatAction.TYPING)))
+    engine = svc.require_engine()
+    try:
+        answer = await asyncio.to_thread(engine.search, question, svc.settings.results_per_question)
+    finally:
+        await typing
+    await svc.count("questions")
+    if not answer.answered or not answer.results:
+        await svc.count("not_answered")
+        log.info("question not answered (%s)", answer.reason or "no_match")
+        await reply(message, context, render_nothing(answer.reason, lang, example(lang)))
+        return
+    quotes = [Quote.from_result(r) for r in answer.results]
+    aid = await asyncio.to_thread(svc.store.save_answer, quotes)
+    await svc.count("answered")
+    log.info("question answered with %d passages", len(quotes))
+    await reply_answer(message, context, quotes, aid, lang)
+
+
+async def on_private_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    message = update.effective_message
+    if message and message.text is not None:
+        await answer_question(update, context, message.text)
+
+
+async def on_group_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    message = update.effective_message
+    if message and message.text is not None:
+        question = strip_mention(message.text, context.bot.username or "")
+        await answer_question(update, context, question)
+
+
+async def on_q(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """``/q question``: the way to ask in a group without mentioning the bot."""
+    message = update.effective_message
+    if message is None:
+        return
+    question = " ".join(context.args or [])
+    if not clean_text(question):
+        lang = lang_for(update)
+        await reply(message, context, text(lang, "q_usage", example=example(lang)))
+        return
+    # Keep the question's own line breaks: take the text after the command itself.
+    raw = (message.text or "").split(maxsplit=1)
+    await answer_question(update, context, raw[1] if len(raw) > 1 else question)
+
+
+async def on_private_other(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Stickers, photos, voice… in private: a hint to write the question."""
+    message = update.effective_message
+    if message is None:
+        return
+    lang = lang_for(update)
+    await reply(message, context, text(lang, "send_text", example=example(lang)))
+
+
+async def on_unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    message = update.effective_message
+    if message is not None:
+        await reply(message, context, text(lang_for(update), "unknown_command"))
+
+
+def register(application: Application) -> None:
+    new_message = filters.UpdateType.MESSAGE
+    private = filters.ChatType.PRIVATE & new_message
+    groups = filters.ChatType.GROUPS & new_message
+    application.add_handler(CommandHandler("q", on_q, filters=new_message))
+    application.add_handler(
+        MessageHandler(private & filters.TEXT & ~filters.COMMAND, on_private_text)
+    )
+    application.add_handler(
+        MessageHandler(groups & filters.TEXT & ~filters.COMMAND & ADDRESSED_TO_BOT, on_group_text)
+    )
+    application.add_handler(MessageHandler(private & filters.COMMAND, on_unknown_command))
+    application.add_handler(
+        MessageHandler(private & ~filters.TEXT & ~filters.StatusUpdate.ALL, on_private_other)
+    )

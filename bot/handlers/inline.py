@@ -1,0 +1,99 @@
+"""Inline mode: ``@bot question`` anywhere gives one card per quoted passage.
+
+Each card carries a button opening the full answer in the bot (``/start <id>``). The share
+button of an answer uses the query ``share:<id>``, which recalls the stored answer instead of
+searching again. Inline queries arrive as the user types, so they have their own, looser
+rate limit and are answered with an empty list (no message) when it is hit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+
+from telegram import (
+    InlineQueryResultArticle,
+    InlineQueryResultsButton,
+    InputTextMessageContent,
+    Update,
+)
+from telegram.constants import ParseMode
+from telegram.ext import Application, ContextTypes, InlineQueryHandler
+
+from bot.delivery import quietly
+from bot.keyboards import SHARE_PREFIX, open_answer_keyboard
+from bot.render import Quote, clean_text, render_answer, shorten
+from bot.services import services, share_url
+from bot.store import is_answer_id
+from bot.texts import Lang, format_date, lang_for, text
+
+log = logging.getLogger(__name__)
+CACHE_SECONDS = 300
+MAX_INLINE_QUERY = 256  # Telegram's own limit on inline query text
+
+
+def cards(
+    quotes: Sequence[Quote], aid: str, username: str, lang: Lang
+) -> list[InlineQueryResultArticle]:
+    """One article result per passage: title, date and quote; a button to the full answer."""
+    url = share_url(username, aid)
+    results = []
+    for i, quote in enumerate(quotes):
+        when = format_date(quote.date, lang)
+        body = render_answer([quote], lang, header=False, share_url=None)
+        results.append(
+            InlineQueryResultArticle(
+                id=f"{aid}-{i}",
+                title=shorten(clean_text(quote.title), 120),
+                description=f"{when} — {shorten(clean_text(quote.quote), 180)}",
+                input_message_content=InputTextMessageContent(body, parse_mode=ParseMode.HTML),
+                reply_markup=open_answer_keyboard(url, lang),
+            )
+        )
+    return results
+
+
+async def on_inline(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    query = update.inline_query
+    if query is None:
+        return
+    svc = services(context)
+    lang = lang_for(update)
+    raw = clean_text(query.query or "")[:MAX_INLINE_QUERY]
+    ask_bot = InlineQueryResultsButton(text(lang, "inline_open_bot"), start_parameter="aide")
+
+    if raw.startswith(SHARE_PREFIX):
+        aid = raw[len(SHARE_PREFIX) :].strip()
+        quotes = await asyncio.to_thread(svc.store.get_answer, aid) if is_answer_id(aid) else None
+        if quotes:
+            await svc.count("shares")
+            results = cards(quotes, aid, context.bot.username, lang)
+            await quietly(lambda: query.answer(results, cache_time=CACHE_SECONDS))
+        else:
+            await quietly(lambda: query.answer([], button=ask_bot, cache_time=0))
+        return
+
+    if not raw:
+        await quietly(lambda: query.answer([], button=ask_bot, cache_time=CACHE_SECONDS))
+        return
+    allowed, _ = svc.inline_limiter.check(query.from_user.id if query.from_user else None)
+    if not allowed:
+        await svc.count("rate_limited")
+        await quietly(lambda: query.answer([], button=ask_bot, cache_time=0, is_personal=True))
+        return
+    engine = svc.require_engine()
+    answer = await asyncio.to_thread(engine.search, raw, svc.settings.results_per_question)
+    await svc.count("inline")
+    if not answer.answered or not answer.results:
+        nothing = InlineQueryResultsButton(text(lang, "inline_nothing"), start_parameter="aide")
+        await quietly(lambda: query.answer([], button=nothing, cache_time=CACHE_SECONDS))
+        return
+    quotes = [Quote.from_result(r) for r in answer.results]
+    aid = await asyncio.to_thread(svc.store.save_answer, quotes)
+    results = cards(quotes, aid, context.bot.username, lang)
+    await quietly(lambda: query.answer(results, button=ask_bot, cache_time=CACHE_SECONDS))
+
+
+def register(application: Application) -> None:
+    application.add_handler(InlineQueryHandler(on_inline))

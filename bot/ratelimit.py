@@ -1,0 +1,65 @@
+"""Per-user token bucket, in memory only.
+
+Keys are salted hashes of the user id, with a salt drawn at start and never written anywhere:
+the limiter can tell two users apart for a minute without being able to name either.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from dataclasses import dataclass
+
+
+@dataclass
+class _Bucket:
+    tokens: float
+    updated: float
+    warned: bool = False
+
+
+class RateLimiter:
+    """``burst`` questions at once, refilled at ``per_minute``; forgets idle users."""
+
+    def __init__(self, per_minute: float, burst: int, max_keys: int = 100_000) -> None:
+        self.rate = per_minute / 60.0
+        self.burst = float(burst)
+        self.max_keys = max_keys
+        self._salt = os.urandom(16)
+        self._buckets: dict[bytes, _Bucket] = {}
+
+    def _key(self, user_id: int) -> bytes:
+        return hashlib.blake2b(str(user_id).encode(), key=self._salt, digest_size=16).digest()
+
+    def check(self, user_id: int | None) -> tuple[bool, bool]:
+        """Take one token: ``(allowed, first_refusal)``.
+
+        ``first_refusal`` is True only the first time in a row a user is refused, so the
+        polite notice is sent once rather than for every message of a flood.
+        """
+        if user_id is None:
+            return True, False
+        now = time.monotonic()
+        key = self._key(user_id)
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            if len(self._buckets) >= self.max_keys:
+                self._forget_idle(now)
+            bucket = self._buckets[key] = _Bucket(self.burst, now)
+        bucket.tokens = min(self.burst, bucket.tokens + (now - bucket.updated) * self.rate)
+        bucket.updated = now
+        if bucket.tokens >= 1.0:
+            bucket.tokens -= 1.0
+            bucket.warned = False
+            return True, False
+        first = not bucket.warned
+        bucket.warned = True
+        return False, first
+
+    def _forget_idle(self, now: float) -> None:
+        full_after = self.burst / self.rate if self.rate else 0.0
+        for key in [k for k, b in self._buckets.items() if now - b.updated > full_after]:
+            del self._buckets[key]
+        if len(self._buckets) >= self.max_keys:
+            self._buckets.clear()

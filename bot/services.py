@@ -1,0 +1,64 @@
+"""What every handler shares: settings, engine, store, limiters; kept in ``bot_data``.
+
+One typed object instead of loose ``bot_data`` keys, so handlers cannot misspell a key and
+tests can build the bot around any engine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from telegram.ext import Application, CallbackContext
+
+from bot.ratelimit import RateLimiter
+from bot.settings import BotSettings
+from bot.store import Store
+
+KEY = "services"
+
+
+class EngineLike(Protocol):
+    """The part of ``index.search.Engine`` the bot uses."""
+
+    def search(self, query: str, k: int = 5) -> Any: ...
+    def articles(self) -> list[Any]: ...
+    def info(self) -> Any: ...
+    def reload_if_changed(self) -> bool: ...
+    def rebuild(self) -> Any: ...
+
+
+@dataclass
+class Services:
+    settings: BotSettings
+    store: Store
+    limiter: RateLimiter
+    inline_limiter: RateLimiter
+    engine: EngineLike | None = None
+    rebuild_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    started_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+
+    def require_engine(self) -> EngineLike:
+        if self.engine is None:
+            raise RuntimeError("engine not loaded yet")
+        return self.engine
+
+    async def count(self, name: str, n: int = 1) -> None:
+        """Bump an anonymous counter without blocking the loop; never fails a reply."""
+        try:
+            await asyncio.to_thread(self.store.count, name, n)
+        except Exception:  # a counter is not worth losing an answer for
+            logging.getLogger(__name__).warning("counter %s not saved", name, exc_info=True)
+
+
+def services(context: CallbackContext | Application) -> Services:
+    data = context.bot_data
+    return data[KEY]  # type: ignore[no-any-return]
+
+
+def share_url(username: str, aid: str) -> str:
+    """Deep link that opens the stored answer in a private chat with the bot."""
+    return f"https://t.me/{username}?start={aid}"

@@ -1,0 +1,122 @@
+"""Bot settings, read from the environment (and ``.env``) with pydantic-settings.
+
+A missing or invalid setting must stop the start with one clear line naming it, and secrets
+(token, webhook secret) must never show up in a repr or a log line: hence ``SecretStr`` and
+:func:`load_settings`.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+_SECRET_TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+_BOT_TOKEN_RE = re.compile(r"^\d+:[A-Za-z0-9_-]+$")
+
+
+class SettingsError(SystemExit):
+    """Raised instead of a traceback: the message names the setting and what is wrong."""
+
+
+class BotSettings(BaseSettings):
+    """Everything the Telegram side needs; the engine reads its own ``IndexSettings``."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", env_ignore_empty=True)
+
+    telegram_bot_token: SecretStr | None = Field(
+        None, description="Bot token from @BotFather; absent => chat in the terminal."
+    )
+    telegram_api_base_url: str = Field("https://api.telegram.org/bot")
+    telegram_api_file_url: str | None = Field(None)
+    admin_user_ids: Annotated[frozenset[int], NoDecode] = Field(
+        frozenset(), description="Comma-separated Telegram user ids allowed /reindex and /stats."
+    )
+    webhook_url: str | None = Field(None, description="Public HTTPS URL; set => webhook mode.")
+    webhook_secret: SecretStr | None = Field(None)
+    webhook_listen: str = Field("0.0.0.0")
+    webhook_port: int = Field(8443, ge=1, le=65535)
+    rate_limit_per_minute: float = Field(6.0, gt=0, description="Questions refilled per minute.")
+    rate_limit_burst: int = Field(4, ge=1, description="Questions allowed in a quick burst.")
+    store_path: Path = Field(Path("data/bot.sqlite3"))
+    answer_retention_days: int = Field(
+        365, ge=1, description="Stored answers (quotes only) older than this are deleted."
+    )
+    update_interval_minutes: int = Field(0, ge=0, description="0 = no scheduled update.")
+    reload_interval_seconds: float = Field(60.0, gt=0)
+    request_timeout_seconds: float = Field(15.0, gt=0)
+    send_retries: int = Field(2, ge=0, le=10, description="Retries on transient network errors.")
+    flood_max_retries: int = Field(3, ge=0, le=10, description="Retries after a 429.")
+    results_per_question: int = Field(9, ge=1, le=30)
+    log_level: str = Field("INFO")
+
+    @field_validator("admin_user_ids", mode="before")
+    @classmethod
+    def _split_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            parts = [p.strip() for p in value.replace(";", ",").split(",")]
+            try:
+                return frozenset(int(p) for p in parts if p)
+            except ValueError:
+                raise ValueError("must be a comma-separated list of numeric user ids") from None
+        if isinstance(value, int):
+            return frozenset({value})
+        return value
+
+    @field_validator("telegram_bot_token")
+    @classmethod
+    def _check_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not _BOT_TOKEN_RE.match(value.get_secret_value().strip()):
+            raise ValueError("does not look like a bot token (expected '<digits>:<letters>')")
+        return SecretStr(value.get_secret_value().strip()) if value is not None else None
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _check_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not _SECRET_TOKEN_RE.match(value.get_secret_value()):
+            raise ValueError("must be 1-256 characters among A-Z a-z 0-9 _ -")
+        return value
+
+    @field_validator("telegram_api_base_url", "webhook_url")
+    @classmethod
+    def _check_url(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^https?://", value):
+            raise ValueError("must start with http:// or https://")
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _check_level(cls, value: str) -> str:
+        level = value.strip().upper()
+        if not isinstance(logging.getLevelName(level), int):
+            raise ValueError("must be DEBUG, INFO, WARNING or ERROR")
+        return level
+
+    @model_validator(mode="after")
+    def _webhook_needs_secret(self) -> BotSettings:
+        if self.webhook_url and not self.webhook_url.startswith("https://"):
+            raise ValueError("WEBHOOK_URL must be an https:// URL (Telegram refuses others)")
+        if self.webhook_url and self.webhook_secret is None:
+            raise ValueError("WEBHOOK_SECRET is required when WEBHOOK_URL is set")
+        return self
+
+    @property
+    def token(self) -> str | None:
+        """The token in clear, for the Telegram client only."""
+        return self.telegram_bot_token.get_secret_value() if self.telegram_bot_token else None
+
+
+def load_settings(**overrides: object) -> BotSettings:
+    """Read the settings, or stop with one line per bad setting (never a traceback)."""
+    try:
+        return BotSettings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors(include_input=False, include_url=False):
+            name = "_".join(str(p) for p in err["loc"]).upper() or "settings"
+            lines.append(f"invalid setting {name}: {err['msg']}")
+        raise SettingsError("\n".join(lines)) from None

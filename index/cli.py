@@ -1,0 +1,228 @@
+"""`python -m index …`: a thin command line over the library."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import logging
+import sys
+from pathlib import Path
+
+from index.config import IndexSettings
+
+
+def _settings(args: argparse.Namespace) -> IndexSettings:
+    overrides = {}
+    for name in ("content_dir", "index_dir", "embedding_model"):
+        value = getattr(args, name, None)
+        if value:
+            overrides[name] = value
+    return IndexSettings(**overrides)
+
+
+def cmd_import_seeds(args: argparse.Namespace) -> int:
+    from index.corpus import save_article
+    from index.importers.seeds import import_seed_file
+
+    settings = _settings(args)
+    folder = Path(args.dir)
+    files = sorted(folder.glob("*.txt"))
+    if not files:
+        print(f"no seed pages (*.txt) in {folder}", file=sys.stderr)
+        return 1
+    counts: dict[str, int] = {}
+    failed = 0
+    for path in files:
+        try:
+            result = import_seed_file(path)
+        except (ValueError, OSError) as exc:
+            print(f"{path.name}: skipped: {exc}", file=sys.stderr)
+            failed += 1
+            continue
+        for warning in result.warnings:
+            print(f"{path.name}: {warning}")
+        for article in result.articles:
+            status = save_article(settings.content_dir, article)
+            counts[status] = counts.get(status, 0) + 1
+            print(f"{status:9} {article.date} {article.title}")
+    print(", ".join(f"{k}: {v}" for k, v in sorted(counts.items())) or "nothing imported")
+    return 1 if failed == len(files) else 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    """Import hand-written Markdown files or saved HTML pages into content/."""
+    from index.article import ArticleError, read_article
+    from index.corpus import save_article
+
+    settings = _settings(args)
+    failed = 0
+    for name in args.files:
+        path = Path(name)
+        try:
+            if path.suffix.lower() in (".html", ".htm"):
+                from index.importers.html import article_from_html
+
+                if not args.url:
+                    raise ArticleError(f"{path}: --url is needed for an HTML page")
+                article = article_from_html(path.read_bytes(), args.url, source=args.source,
+                                            lang=args.lang)
+            else:
+                article = read_article(path)
+            status = save_article(settings.content_dir, article)
+            print(f"{status:9} {article.date} {article.title}")
+        except (ArticleError, ValueError, OSError) as exc:
+            print(f"skipped: {exc}", file=sys.stderr)
+            failed += 1
+    return 1 if failed and failed == len(args.files) else 0
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    from index.build import build_index
+
+    report = build_index(_settings(args), force=args.force, progress=not args.quiet)
+    print(report.summary())
+    return 0
+
+
+def _render_answer(answer) -> str:
+    from index.texts import NOTHING_FOUND
+
+    if not answer.answered:
+        return NOTHING_FOUND
+    blocks = []
+    for i, r in enumerate(answer.results, 1):
+        blocks.append(f"{i}. « {r.quote} »\n   — {r.title} ({r.date.isoformat()})\n   {r.url}")
+    return "\n\n".join(blocks)
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from index.search import Engine
+
+    engine = Engine.open(_settings(args))
+    if args.question == "-":
+        for line in sys.stdin:
+            question = line.rstrip("\n")
+            answer = engine.search(question, k=args.k)
+            out = answer.to_json() if args.json else _render_answer(answer)
+            print(json.dumps(out, ensure_ascii=False) if args.json else out, flush=True)
+        return 0
+    answer = engine.search(args.question, k=args.k)
+    if args.json:
+        print(json.dumps(answer.to_json(), ensure_ascii=False))
+    else:
+        print(_render_answer(answer))
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from index.evaluate import evaluate, load_jsonl
+    from index.search import Engine
+
+    engine = Engine.open(_settings(args))
+    ood = load_jsonl(Path(args.ood)) if args.ood else None
+    report = evaluate(engine, load_jsonl(Path(args.file)), ood)
+    print(f"model          {engine.embedder.model_id} ({engine.embedder.backend})")
+    print(report.render())
+    if args.verbose and report.misses:
+        print("missed:", " ".join(report.misses))
+    return 0
+
+
+def cmd_model(args: argparse.Namespace) -> int:
+    if args.action == "import-e5":
+        from index.e5convert import DEFAULT_E5_DIR, convert_e5
+
+        started = dt.datetime.now()
+        out = convert_e5(Path(args.out) if args.out else DEFAULT_E5_DIR, force=args.force)
+        print(f"multilingual-e5-small ready in {out} "
+              f"({(dt.datetime.now() - started).total_seconds():.1f} s)")
+        return 0
+    if args.action == "export-onnx":
+        from index.onnx_export import export_onnx
+
+        out = export_onnx(_settings(args))
+        print(f"ONNX int8 model written: {out}")
+        return 0
+    return 2
+
+
+def cmd_fetch(args: argparse.Namespace) -> int:
+    from index.fetch import main_fetch
+
+    since = dt.date.fromisoformat(args.since) if args.since else None
+    return main_fetch(_settings(args), args.source, since)
+
+
+def cmd_update(args: argparse.Namespace) -> int:
+    from index.build import build_index
+
+    code = cmd_fetch(args)
+    settings = _settings(args)
+    report = build_index(settings, progress=not args.quiet)
+    print(report.summary())
+    return code
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    parser = argparse.ArgumentParser(prog="python -m index", description=__doc__)
+    parser.add_argument("--content-dir", dest="content_dir")
+    parser.add_argument("--index-dir", dest="index_dir")
+    parser.add_argument("--model", dest="embedding_model",
+                        help="'auto', 'e5', 'minilm', or a sentence-transformers name or path")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("import-seeds", help="import the raw seed pages into content/")
+    p.add_argument("dir", nargs="?", default="../shared/seeds")
+    p.set_defaults(func=cmd_import_seeds)
+
+    p = sub.add_parser("import", help="import Markdown articles or saved HTML pages")
+    p.add_argument("files", nargs="+")
+    p.add_argument("--url", help="canonical URL (HTML pages)")
+    p.add_argument("--source", default="La Quadrature du Net")
+    p.add_argument("--lang", default=None)
+    p.set_defaults(func=cmd_import)
+
+    p = sub.add_parser("build", help="build the index from content/ (incremental)")
+    p.add_argument("--force", action="store_true", help="publish a new version even if unchanged")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_build)
+
+    p = sub.add_parser("ask", help="ask a question ('-' reads one per line on stdin)")
+    p.add_argument("question")
+    p.add_argument("--k", type=int, default=5)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_ask)
+
+    p = sub.add_parser("eval", help="Hit@1, Hit@5, MRR@10 and refusals on a JSONL set")
+    p.add_argument("file")
+    p.add_argument("--ood", help="JSONL of questions the corpus cannot answer")
+    p.add_argument("-v", "--verbose", action="store_true")
+    p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("model", help="prepare embedding models offline")
+    p.add_argument("action", choices=["import-e5", "export-onnx"])
+    p.add_argument("--out")
+    p.add_argument("--force", action="store_true")
+    p.set_defaults(func=cmd_model)
+
+    for name, func, helptext in (("fetch", cmd_fetch, "fetch new posts from content/sources.toml"),
+                                 ("update", cmd_update, "fetch, then build incrementally")):
+        p = sub.add_parser(name, help=helptext)
+        p.add_argument("--source")
+        p.add_argument("--since")
+        p.add_argument("--quiet", action="store_true")
+        p.set_defaults(func=func)
+
+    args = parser.parse_args(argv)
+    from index.embed import ModelError
+    from index.store import IndexUnavailable
+
+    try:
+        return int(args.func(args) or 0)
+    except (ModelError, IndexUnavailable) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130

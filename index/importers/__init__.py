@@ -1,0 +1,1 @@
+"""Importers: turn outside material (web pages, feeds, seed files) into corpus articles."""

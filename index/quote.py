@@ -1,0 +1,85 @@
+"""Pick the quote inside a passage and build a link that highlights it in the browser."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import quote as pct
+
+from index.text import FOOTNOTE_REF, clean_display, sentence_spans, terms
+
+MAX_QUOTE_CHARS = 800
+MAX_SENTENCES = 3
+
+
+def select_quote(
+    text: str, query_terms: set[str], idf: dict[str, float], *, max_chars: int = MAX_QUOTE_CHARS
+) -> tuple[int, int]:
+    """Offsets (into ``text``) of the best 1–3 consecutive sentences, at most ``max_chars``.
+
+    Sentences score by the idf of the query terms they hold; among windows, the best total wins,
+    and ties go to the longer window so the reader gets context.
+    """
+    spans = sentence_spans(text)
+    if not spans:
+        return 0, len(text)
+    scores = []
+    for s, e in spans:
+        st = set(terms(text[s:e]))
+        scores.append(sum(idf.get(t, 1.0) for t in st & query_terms))
+    best: tuple[float, int, int, int] | None = None
+    for i in range(len(spans)):
+        total = 0.0
+        for j in range(i, min(i + MAX_SENTENCES, len(spans))):
+            length = spans[j][1] - spans[i][0]
+            if length > max_chars and j > i:
+                break
+            total += scores[j]
+            # A window must hold a matching sentence at its start when it can (tighter quote).
+            key = (total, -(i if scores[i] == 0 and total > 0 else 0), length, -i)
+            if best is None or key > (best[0], best[1], best[2], -best[3]):
+                best = (total, key[1], length, i)
+                window = (spans[i][0], spans[j][1])
+    start, end = window
+    if end - start > max_chars:
+        end = _cut_at_word(text, start, start + max_chars)
+    return start, end
+
+
+def _cut_at_word(text: str, start: int, limit: int) -> int:
+    cut = text.rfind(" ", start, limit)
+    return cut if cut > start else limit
+
+
+def quote_text(raw: str) -> str:
+    """What the reader sees: markdown heading marks and footnote markers removed."""
+    lines = [re.sub(r"^#{1,6}\s+", "", ln) for ln in raw.split("\n") if ln.strip()]
+    return clean_display(" — ".join(lines)) if len(lines) > 1 else clean_display(lines[0] if lines else "")
+
+
+# WICG Text Fragments: these characters are syntax inside the directive and must be escaped.
+_FRAGMENT_SAFE = "".join(c for c in "!$'()*+./:;=?@_~" if c not in "&,-")
+
+
+def _encode_fragment(text: str) -> str:
+    return pct(text, safe=_FRAGMENT_SAFE).replace("-", "%2D")
+
+
+def text_fragment_url(url: str, quote: str, words_each_side: int = 5) -> str:
+    """``url#:~:text=start,end`` for long quotes, ``url#:~:text=quote`` for short ones.
+
+    The fragment uses words from a single line of the quote, so it matches text that the
+    browser renders inside one block.
+    """
+    base = url.split("#", 1)[0]
+    line = max((seg for seg in quote.split(" — ")), key=len).strip()
+    line = FOOTNOTE_REF.sub("", line)
+    tokens = line.split()
+    if not tokens:
+        return base
+    if len(tokens) <= 2 * words_each_side + 2:
+        directive = _encode_fragment(" ".join(tokens))
+    else:
+        start = _encode_fragment(" ".join(tokens[:words_each_side]))
+        end = _encode_fragment(" ".join(tokens[-words_each_side:]))
+        directive = f"{start},{end}"
+    return f"{base}#:~:text={directive}"

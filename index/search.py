@@ -1,0 +1,267 @@
+"""The engine: one loaded model and index version, answering questions with quotes.
+
+Pipeline: analyse the query (accents, typos, acronyms) → BM25 and vector search → fuse the
+normalised scores → abstain when nothing is relevant → diversify → pick each quote → link it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import re
+import threading
+import unicodedata
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from index.config import IndexSettings
+from index.embed import Embedder
+from index.fuse import FusionParams, abstain, fuse, params_for
+from index.lexical import LexicalIndex, Vocabulary, analyze_query
+from index.quote import quote_text, select_quote, text_fragment_url
+from index.store import IndexUnavailable, Manifest, current_version, open_version
+from index.text import terms
+from index.types import Answer, ArticleInfo, Passage, Result
+from index.vector import VectorIndex
+
+log = logging.getLogger(__name__)
+
+MAX_QUERY_CHARS = 1000
+CANDIDATES = 60
+SAMPLE_FOR_STATS = 2048
+
+
+@dataclass(frozen=True)
+class IndexInfo:
+    version: str
+    built_at: dt.datetime
+    model_id: str
+    articles: int
+    passages: int
+    newest_article: dt.date | None
+    content_refreshed_at: dt.datetime | None
+
+
+class Snapshot:
+    """Everything one index version needs in memory; immutable once loaded."""
+
+    def __init__(self, folder: Path, manifest: Manifest) -> None:
+        self.folder = folder
+        self.manifest = manifest
+        with (folder / "passages.jsonl").open(encoding="utf-8") as fh:
+            rows = [json.loads(line) for line in fh]
+        self.passages = [Passage(**r) for r in rows]
+        arts = json.loads((folder / "articles.json").read_text(encoding="utf-8"))
+        self.articles = {
+            a["id"]: ArticleInfo(**{**a, "date": dt.date.fromisoformat(a["date"])}) for a in arts
+        }
+        self.lexical = LexicalIndex.load(folder)
+        self.vector = VectorIndex.load(folder)
+        self.vocab = Vocabulary.from_json(json.loads((folder / "vocab.json").read_text("utf-8")))
+        self.acronyms = json.loads((folder / "acronyms.json").read_text(encoding="utf-8"))
+        n = len(self.passages)
+        if n != manifest.passages or self.vector.vectors.shape[0] != n:
+            raise IndexUnavailable(f"index version {manifest.version} is inconsistent: rebuild it")
+        rng = np.random.default_rng(0)
+        pick = np.sort(rng.choice(n, size=min(n, SAMPLE_FOR_STATS), replace=False))
+        self.sample = np.ascontiguousarray(self.vector.vectors[pick], dtype=np.float32)
+
+
+def sanitize(query: str) -> str:
+    """Control characters out, spaces collapsed, length bounded at a word boundary."""
+    cleaned = "".join(
+        " " if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") else c for c in query
+    )
+    cleaned = " ".join(cleaned.split())
+    if len(cleaned) > MAX_QUERY_CHARS:
+        cut = cleaned.rfind(" ", 0, MAX_QUERY_CHARS)
+        cleaned = cleaned[: cut if cut > 0 else MAX_QUERY_CHARS]
+    return cleaned
+
+
+class Engine:
+    """Thread-safe: searches read an immutable snapshot; a reload swaps the reference."""
+
+    def __init__(self, settings: IndexSettings, embedder: Embedder, snapshot: Snapshot) -> None:
+        self.settings = settings
+        self.embedder = embedder
+        self._snap = snapshot
+        self._lock = threading.Lock()
+        self._qcache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self.params: FusionParams = params_for(embedder.spec.name, embedder.model_id)
+
+    # ------------------------------------------------------------------ loading
+    @classmethod
+    def open(cls, settings: IndexSettings | None = None, embedder: Embedder | None = None,
+             *, build_if_missing: bool = True) -> Engine:
+        settings = settings or IndexSettings()
+        embedder = embedder or Embedder(settings)
+        snap = cls._load_current(settings, embedder, build_if_missing=build_if_missing)
+        return cls(settings, embedder, snap)
+
+    @staticmethod
+    def _load_current(settings: IndexSettings, embedder: Embedder, *, build_if_missing: bool) -> Snapshot:
+        from index.build import build_index
+
+        try:
+            folder, manifest = open_version(settings.index_dir)
+            if manifest.model_id != embedder.model_id:
+                raise IndexUnavailable(
+                    f"index built with {manifest.model_id}, engine runs {embedder.model_id}"
+                )
+            return Snapshot(folder, manifest)
+        except IndexUnavailable as exc:
+            if not build_if_missing:
+                raise
+            log.info("building the index: %s", exc)
+            build_index(settings, embedder, progress=False)
+            folder, manifest = open_version(settings.index_dir)
+            return Snapshot(folder, manifest)
+
+    def reload_if_changed(self) -> bool:
+        """Switch to a newer published version; a bad one is refused and the old one serves."""
+        version = current_version(self.settings.index_dir)
+        if not version or version == self._snap.manifest.version:
+            return False
+        with self._lock:
+            if version == self._snap.manifest.version:
+                return False
+            try:
+                folder, manifest = open_version(self.settings.index_dir, version)
+                if manifest.model_id != self.embedder.model_id:
+                    raise IndexUnavailable(f"index {version} was built with {manifest.model_id}")
+                snap = Snapshot(folder, manifest)
+            except (IndexUnavailable, OSError, ValueError) as exc:
+                log.error("new index version refused, keeping %s: %s",
+                          self._snap.manifest.version, exc)
+                return False
+            self._snap = snap
+            log.info("switched to index version %s", version)
+            return True
+
+    def rebuild(self, *, force: bool = False):
+        """Build from content/ (incremental) and switch to the result."""
+        from index.build import build_index
+
+        report = build_index(self.settings, self.embedder, force=force, progress=False)
+        self.reload_if_changed()
+        return report
+
+    # ------------------------------------------------------------------ facts
+    def articles(self) -> list[ArticleInfo]:
+        return sorted(self._snap.articles.values(), key=lambda a: (a.date, a.id), reverse=True)
+
+    def info(self) -> IndexInfo:
+        m = self._snap.manifest
+        refreshed = None
+        state = self.settings.content_dir / ".refreshed"
+        if state.exists():
+            try:
+                refreshed = dt.datetime.fromisoformat(state.read_text().strip())
+            except ValueError:
+                refreshed = None
+        return IndexInfo(
+            version=m.version, built_at=dt.datetime.fromisoformat(m.built_at),
+            model_id=m.model_id, articles=m.articles, passages=m.passages,
+            newest_article=dt.date.fromisoformat(m.newest_article) if m.newest_article else None,
+            content_refreshed_at=refreshed,
+        )
+
+    # ------------------------------------------------------------------ search
+    def _embed_query(self, text: str) -> np.ndarray:
+        with self._lock:
+            hit = self._qcache.get(text)
+            if hit is not None:
+                self._qcache.move_to_end(text)
+                return hit
+        vec = self.embedder.embed_query(text)
+        with self._lock:
+            self._qcache[text] = vec
+            if len(self._qcache) > 512:
+                self._qcache.popitem(last=False)
+        return vec
+
+    def search(self, query: str, k: int = 5) -> Answer:
+        snap = self._snap
+        version = snap.manifest.version
+        q = sanitize(query)
+        if not re.search(r"[^\W_]", q):
+            return Answer(query=query, answered=False, results=[], reason="empty",
+                          index_version=version)
+        aq = analyze_query(q, snap.vocab, snap.acronyms)
+        qvec = self._embed_query(aq.text)
+        bm = snap.lexical.scores(aq.terms)
+        n = len(snap.passages)
+        top_n = min(n, max(CANDIDATES, 3 * k))
+        _, vec_ids = snap.vector.search(qvec, top_n)
+        bm_ids = np.argpartition(-bm, top_n - 1)[:top_n] if n > top_n else np.arange(n)
+        cand = np.unique(np.concatenate([vec_ids.astype(np.int64), bm_ids.astype(np.int64)]))
+        cos = snap.vector.similarity(qvec, cand).astype(np.float32)
+        sample_cos = snap.sample @ qvec
+        fused, signals = fuse(bm[cand], float(bm.max()) if n else 0.0, cos,
+                              float(sample_cos.mean()), float(sample_cos.std()) or 1e-6,
+                              self.params)
+        order = np.argsort(-fused)
+        top_passage = snap.passages[int(cand[order[0]])]
+        coverage = _coverage(aq.core_terms, terms(top_passage.text + " " +
+                             snap.articles[top_passage.article_id].title), snap.lexical.idf)
+        if abstain(signals, coverage, self.params):
+            return Answer(query=query, answered=False, results=[], reason="no_match",
+                          index_version=version)
+        chosen = _diversify([(int(cand[i]), float(fused[i])) for i in order], snap, k,
+                            self.params)
+        qterms = set(aq.terms)
+        results = [self._result(snap, pid, score, qterms) for pid, score in chosen]
+        return Answer(query=query, answered=True, results=results, index_version=version)
+
+    def _result(self, snap: Snapshot, pid: int, score: float, qterms: set[str]) -> Result:
+        p = snap.passages[pid]
+        art = snap.articles[p.article_id]
+        s, e = select_quote(p.text, qterms, snap.lexical.idf)
+        quote = quote_text(p.text[s:e])
+        return Result(
+            quote=quote, title=art.title, url=text_fragment_url(art.url, quote),
+            article_url=art.url, date=art.date, score=score, passage_id=p.id,
+            article_id=art.id, source=art.source,
+        )
+
+
+def _coverage(query_terms: list[str], passage_terms: list[str], idf: dict[str, float]) -> float:
+    """Share of the query's weight (idf) found in the passage; unknown terms weigh most."""
+    if not query_terms:
+        return 0.0
+    top = max(idf.values()) if idf else 1.0
+    present = set(passage_terms)
+    weights = {t: idf.get(t, top) for t in set(query_terms)}
+    total = sum(weights.values())
+    return sum(w for t, w in weights.items() if t in present) / total if total else 0.0
+
+
+def _diversify(ranked: list[tuple[int, float]], snap: Snapshot, k: int,
+               params: FusionParams) -> list[tuple[int, float]]:
+    """Greedy: a passage next to one already chosen from the same article is pushed down,
+    and results far below the best one are noise, not answers."""
+    if not ranked:
+        return []
+    best = ranked[0][1]
+    pool = [(pid, s) for pid, s in ranked if s >= best * params.relative_floor][: k * 4]
+    chosen: list[tuple[int, float]] = []
+    while pool and len(chosen) < k:
+        scored = []
+        for pid, s in pool:
+            p = snap.passages[pid]
+            near = any(
+                snap.passages[c].article_id == p.article_id
+                and abs(snap.passages[c].ordinal - p.ordinal) <= 1
+                for c, _ in chosen
+            )
+            scored.append((s * (params.adjacent_penalty if near else 1.0), pid, s))
+        scored.sort(reverse=True)
+        _, pid, s = scored[0]
+        chosen.append((pid, s))
+        pool = [(q, t) for q, t in pool if q != pid]
+    return chosen

@@ -1,0 +1,127 @@
+"""Index versions on disk: each build is written into its own folder, checked, then published
+by atomically replacing the ``CURRENT`` pointer. Readers never see a half-written index."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from index.article import atomic_write_text
+
+FORMAT = 1
+POINTER = "CURRENT"
+KEEP_VERSIONS = 3
+
+
+class IndexUnavailable(RuntimeError):
+    """A missing, corrupt or mismatched index; the message says which and what to do."""
+
+
+@dataclass
+class Manifest:
+    format: int
+    version: str
+    built_at: str
+    model_id: str
+    dim: int
+    corpus_hash: str
+    articles: int
+    passages: int
+    newest_article: str | None
+    approximate: bool
+    files: dict[str, str] = field(default_factory=dict)  # name → sha256
+    model: dict = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2, ensure_ascii=False, sort_keys=True)
+
+    @staticmethod
+    def from_file(path: Path) -> Manifest:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            manifest = Manifest(**data)
+        except (OSError, ValueError, TypeError) as exc:
+            raise IndexUnavailable(f"corrupt manifest {path}: {exc.__class__.__name__}") from exc
+        if manifest.format != FORMAT:
+            raise IndexUnavailable(f"index format {manifest.format} at {path}; expected {FORMAT}")
+        return manifest
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def new_version_dir(index_dir: Path) -> tuple[str, Path]:
+    """A fresh, hidden working folder beside the published versions."""
+    versions = index_dir / "versions"
+    versions.mkdir(parents=True, exist_ok=True)
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    work = Path(tempfile.mkdtemp(prefix=f".build-{stamp}-", dir=versions))
+    return stamp, work
+
+
+def publish(index_dir: Path, work: Path, manifest: Manifest) -> Path:
+    """Checksum the files, write the manifest last, rename into place, switch the pointer."""
+    manifest.files = {
+        p.relative_to(work).as_posix(): _sha256(p)
+        for p in sorted(work.rglob("*"))
+        if p.is_file() and p.name != "manifest.json"
+    }
+    (work / "manifest.json").write_text(manifest.to_json(), encoding="utf-8")
+    final = index_dir / "versions" / manifest.version
+    os.replace(work, final)
+    atomic_write_text(index_dir / POINTER, manifest.version + "\n")
+    _prune(index_dir, keep=manifest.version)
+    return final
+
+
+def _prune(index_dir: Path, keep: str) -> None:
+    versions = index_dir / "versions"
+    published = sorted(p for p in versions.iterdir() if p.is_dir() and not p.name.startswith("."))
+    for old in published[:-KEEP_VERSIONS]:
+        if old.name != keep:
+            shutil.rmtree(old, ignore_errors=True)
+    for stale in versions.glob(".build-*"):  # crashed builds
+        try:
+            age = dt.datetime.now().timestamp() - stale.stat().st_mtime
+        except OSError:
+            continue
+        if age > 3600:
+            shutil.rmtree(stale, ignore_errors=True)
+
+
+def current_version(index_dir: Path) -> str | None:
+    try:
+        name = (index_dir / POINTER).read_text(encoding="utf-8").strip()
+    except OSError:
+        return None
+    return name or None
+
+
+def open_version(index_dir: Path, version: str | None = None, *, verify: bool = True) -> tuple[Path, Manifest]:
+    """The folder and manifest of a published version, checked against its checksums."""
+    version = version or current_version(index_dir)
+    if not version:
+        raise IndexUnavailable(f"no index in {index_dir}: run `python -m index build`")
+    folder = index_dir / "versions" / version
+    if not folder.is_dir():
+        raise IndexUnavailable(f"index version {version} is missing from {index_dir}")
+    manifest = Manifest.from_file(folder / "manifest.json")
+    if verify:
+        for name, digest in manifest.files.items():
+            path = folder / name
+            if not path.is_file():
+                raise IndexUnavailable(f"index version {version} lacks {name}: rebuild it")
+            if _sha256(path) != digest:
+                raise IndexUnavailable(f"index version {version}: {name} is corrupt (checksum): rebuild it")
+    return folder, manifest

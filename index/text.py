@@ -1,0 +1,119 @@
+"""French-aware text analysis shared by BM25, query expansion and quote selection.
+
+Folding makes "videosurveillance", "vidéosurveillance" and "VIDÉOSURVEILLANCE" one term;
+elisions (l’, d’, qu’) are cut so "l’article" matches "article"; digit groups written
+"15 000" become "15000"; Snowball's French stemmer joins "caméras" and "caméra".
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+import Stemmer
+
+APOSTROPHES = "’ʼ‘`´′"
+_APOS_TABLE = str.maketrans({c: "'" for c in APOSTROPHES})
+ELISIONS = ("l", "d", "j", "m", "n", "s", "t", "c", "qu", "jusqu", "lorsqu", "puisqu", "quoiqu")
+_ELISION_RE = re.compile(rf"\b(?:{'|'.join(ELISIONS)})'(?=\w)")
+_DIGIT_GROUPS = re.compile(r"(?<!\d)(\d{1,3})(?:[ \u00a0\u202f\u2009](\d{3}))+(?!\d)")
+_HYPHENATED = re.compile(r"[a-z]+(?:-[a-z]+)+")
+_TOKEN_RE = re.compile(r"[a-z0-9]+(?:[.,][0-9]+)?")
+FOOTNOTE_REF = re.compile(r"\[\^\d+\]")
+
+# Function words and question words in French and English: they carry no topic.
+STOP_WORDS = frozenset(
+    """
+    a ai aie ainsi alors apres au aucun aupres aussi autre autres aux avaient avais avait avant
+    avec avez avoir avons ayant c ca car ce ceci cela celle celles celui ces cet cette ceux chaque
+    chez ci comme comment d dans de des deja depuis doit donc dont du elle elles en encore entre
+    es est et etaient etais etait ete etes etre eu eux fait faire fois font ici il ils j je jusqu
+    l la le les leur leurs lors lorsqu lui m ma mais me meme mes moi mon n ne ni non nos notre
+    nous on ont ou par parce pas peu peut peuvent plus pour pourquoi pourra pourront qu quand que
+    quel quelle quelles quels qui quoi s sa sans se sera serait ses si sien soit sont sous sur
+    ta te tes toi ton tous tout toute toutes tres tu un une unes uns va vers voici voila vos
+    votre vous y combien quoi est-ce qu'est-ce dit dire elle-meme lui-meme c'est avez-vous
+    the of and or to in on for with by from at as is are was were be been being it its this
+    that these those what which who whom whose when where why how do does did can could should
+    would will about into than then there their they them he she his her we our you your i me my
+    an any some not no
+    """.split()
+)
+
+
+def fold(text: str) -> str:
+    """Lower case, unify apostrophes, strip accents, expand ligatures."""
+    text = unicodedata.normalize("NFKC", text).translate(_APOS_TABLE).lower()
+    text = text.replace("œ", "oe").replace("æ", "ae").replace("ß", "ss")
+    decomposed = unicodedata.normalize("NFD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def clean_display(text: str) -> str:
+    """Text as a reader should see it: footnote markers removed, spaces collapsed."""
+    return " ".join(FOOTNOTE_REF.sub("", text).split())
+
+
+def words(text: str) -> list[str]:
+    """Folded word tokens, elisions cut, digit groups joined, hyphenated words split."""
+    text = fold(FOOTNOTE_REF.sub(" ", text))
+    text = _DIGIT_GROUPS.sub(lambda m: m.group(0).replace(" ", "").replace("\u00a0", "")
+                             .replace("\u202f", "").replace("\u2009", ""), text)
+    text = _ELISION_RE.sub(" ", text)
+    tokens = [tok.rstrip(".,") for tok in _TOKEN_RE.findall(text)]
+    # "vidéo-surveillance" also matches "vidéosurveillance".
+    tokens += [m.group(0).replace("-", "") for m in _HYPHENATED.finditer(text)]
+    return [t for t in tokens if t]
+
+
+@lru_cache(maxsize=1)
+def _stemmer() -> Stemmer.Stemmer:
+    return Stemmer.Stemmer("french")
+
+
+@lru_cache(maxsize=200_000)
+def stem(word: str) -> str:
+    return _stemmer().stemWord(word)
+
+
+def terms(text: str) -> list[str]:
+    """Index terms: content words, stemmed. Used identically for passages and queries."""
+    return [stem(w) for w in words(text) if w not in STOP_WORDS and (len(w) > 1 or w.isdigit())]
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?…])[»”\"')\]]*(?:\[\^\d+\])?\s+(?=[«“\"(\[]?[A-ZÀ-ÖØ-Þ0-9])")
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """Sentence boundaries as (start, end) offsets into ``text``; headings and lines count
+    as sentences of their own."""
+    spans: list[tuple[int, int]] = []
+    for line in re.finditer(r"[^\n]+", text):
+        seg_start = line.start()
+        seg = line.group(0)
+        pos = 0
+        for m in _SENTENCE_END.finditer(seg):
+            end = m.start() + len(m.group(0).rstrip())
+            if end - pos > 0:
+                spans.append((seg_start + pos, seg_start + end))
+            pos = m.end()
+        if pos < len(seg) and seg[pos:].strip():
+            spans.append((seg_start + pos, seg_start + len(seg.rstrip())))
+    # Trim whitespace at both ends of each span; rejoin cuts after abbreviations ("M.", "cf.").
+    out: list[tuple[int, int]] = []
+    for s, e in spans:
+        while s < e and text[s].isspace():
+            s += 1
+        while e > s and text[e - 1].isspace():
+            e -= 1
+        if e <= s:
+            continue
+        if out and _ABBREV_END.search(text[out[-1][0] : out[-1][1]]) and text[out[-1][1] : s].strip() == "":
+            out[-1] = (out[-1][0], e)
+        else:
+            out.append((s, e))
+    return out
+
+
+_ABBREV_END = re.compile(r"(?:\b[A-Z]|\b(?:M|Mme|Mlle|Dr|cf|etc|p|art|n°|vol|St))\.$")

