@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from typing import Any
 from urllib.parse import urlsplit
 
 from bot.settings import BotSettings, SettingsError, load_settings
@@ -19,25 +20,29 @@ def _engine_factory():  # type: ignore[no-untyped-def]
     return default_engine_factory()
 
 
+def webhook_options(settings: BotSettings) -> dict[str, Any]:
+    """Arguments for PTB's webhook server; Telegram must send the secret back in a header
+    (``X-Telegram-Bot-Api-Secret-Token``), and PTB refuses requests without it."""
+    assert settings.webhook_url and settings.webhook_secret  # checked by BotSettings
+    return {
+        "listen": settings.webhook_listen,
+        "port": settings.webhook_port,
+        "url_path": urlsplit(settings.webhook_url).path.lstrip("/"),
+        "webhook_url": settings.webhook_url,
+        "secret_token": settings.webhook_secret.get_secret_value(),
+    }
+
+
 def run_telegram(settings: BotSettings) -> None:
+    """Blocks until SIGINT/SIGTERM; PTB then stops polling, the jobs and the handlers."""
     from bot.app import ALLOWED_UPDATES, build_application
 
     application = build_application(settings)
     if settings.webhook_url:
-        path = urlsplit(settings.webhook_url).path.lstrip("/")
-        secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
         log.info(
             "starting in webhook mode on %s:%d", settings.webhook_listen, settings.webhook_port
         )
-        application.run_webhook(
-            listen=settings.webhook_listen,
-            port=settings.webhook_port,
-            url_path=path,
-            webhook_url=settings.webhook_url,
-            secret_token=secret,
-            allowed_updates=ALLOWED_UPDATES,
-            drop_pending_updates=False,
-        )
+        application.run_webhook(**webhook_options(settings), allowed_updates=ALLOWED_UPDATES)
     else:
         log.info("starting in polling mode")
         application.run_polling(allowed_updates=ALLOWED_UPDATES)
@@ -60,7 +65,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.terminal or settings.token is None:
         from bot.terminal import run_terminal
 
-        return run_terminal(_engine_factory, lang=args.lang)
+        return run_terminal(
+            _engine_factory,
+            lang=args.lang,
+            k=settings.results_per_question,
+            retention_days=settings.answer_retention_days,
+        )
     run_telegram(settings)
     return 0
 

@@ -32,10 +32,13 @@ MORE = frozenset({"plus", "more", "/plus", "/more"})
 class TerminalChat:
     """The conversation state of one terminal session: the last answer, for "plus"."""
 
-    def __init__(self, engine: EngineLike, lang: Lang, k: int = 9) -> None:
+    def __init__(
+        self, engine: EngineLike, lang: Lang, k: int = 9, retention_days: int = 365
+    ) -> None:
         self.engine = engine
         self.lang = lang
         self.k = k
+        self.retention_days = retention_days
         self.quotes: list[Quote] = []
         self.offset = 0
 
@@ -75,7 +78,7 @@ class TerminalChat:
                 )
             )
         if command in ("/confidentialite", "/privacy"):
-            return html_to_plain(text(self.lang, "privacy", days=365))
+            return html_to_plain(text(self.lang, "privacy", days=self.retention_days))
         if command in MORE:
             return self.more()
         question = clean_text(line)
@@ -101,6 +104,9 @@ def run_terminal(
     lang: Lang = "fr",
     stdin: TextIO | None = None,
     stdout: TextIO | None = None,
+    *,
+    k: int = 9,
+    retention_days: int = 365,
 ) -> int:
     """Loop until EOF or ``quit``; returns the exit status."""
     stdin = stdin or sys.stdin
@@ -115,7 +121,7 @@ def run_terminal(
     except Exception as exc:
         print(f"Cannot load the search engine: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
-    chat = TerminalChat(engine, lang)
+    chat = TerminalChat(engine, lang, k=k, retention_days=retention_days)
     print(chat.welcome(), file=stdout, flush=True)
     while True:
         if interactive:

@@ -69,8 +69,12 @@ def passage_context(article: Article, passage: Passage) -> str:
     return "\n".join(parts)
 
 
+# Bump when chunking or text analysis changes: the same corpus then gives a different index.
+PIPELINE_VERSION = "3"
+
+
 def corpus_hash(articles: list[Article]) -> str:
-    h = hashlib.sha256()
+    h = hashlib.sha256(PIPELINE_VERSION.encode())
     for a in sorted(articles, key=lambda a: a.id):
         h.update(a.id.encode())
         h.update(content_hash(a).encode())

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from index.text import sentence_spans
 from index.types import Article, Passage
 
-TARGET_CHARS = 600
+TARGET_CHARS = int(__import__("os").environ.get("CB_TARGET", "600"))
 MAX_CHARS = 900
-MIN_CHARS = 200
+MIN_CHARS = int(__import__("os").environ.get("CB_MIN", "200"))
 
 _HEADING = re.compile(r"^#{1,6}\s+(.*\S)\s*$")
 _NOTE_DEF = re.compile(r"^\[\^(\d+)\]:\s")

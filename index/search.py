@@ -20,11 +20,11 @@ import numpy as np
 
 from index.config import IndexSettings
 from index.embed import Embedder
-from index.fuse import FusionParams, abstain, fuse, params_for
+from index.fuse import Evidence, FusionParams, abstain, fuse, params_for
 from index.lexical import LexicalIndex, Vocabulary, analyze_query
 from index.quote import quote_text, select_quote, text_fragment_url
 from index.store import IndexUnavailable, Manifest, current_version, open_version
-from index.text import terms
+from index.text import detect_lang, terms
 from index.types import Answer, ArticleInfo, Passage, Result
 from index.vector import VectorIndex
 
@@ -206,10 +206,15 @@ class Engine:
                               float(sample_cos.mean()), float(sample_cos.std()) or 1e-6,
                               self.params)
         order = np.argsort(-fused)
-        top_passage = snap.passages[int(cand[order[0]])]
-        coverage = _coverage(aq.core_terms, terms(top_passage.text + " " +
-                             snap.articles[top_passage.article_id].title), snap.lexical.idf)
-        if abstain(signals, coverage, self.params):
+        coverage = max(
+            _coverage(aq.core_terms, terms(snap.passages[int(cand[i])].text + " "
+                      + snap.articles[snap.passages[int(cand[i])].article_id].title),
+                      snap.lexical.idf)
+            for i in order[:3]
+        )
+        evidence = Evidence(coverage=coverage, unknown=_unknown_share(aq.core_terms, snap.lexical.idf),
+                            foreign=detect_lang(q) != "fr")
+        if abstain(signals, evidence, self.params):
             return Answer(query=query, answered=False, results=[], reason="no_match",
                           index_version=version)
         chosen = _diversify([(int(cand[i]), float(fused[i])) for i in order], snap, k,
@@ -241,27 +246,29 @@ def _coverage(query_terms: list[str], passage_terms: list[str], idf: dict[str, f
     return sum(w for t, w in weights.items() if t in present) / total if total else 0.0
 
 
+def _unknown_share(query_terms: list[str], idf: dict[str, float]) -> float:
+    """Share of the question's weight in words the corpus never uses ("pizza")."""
+    if not query_terms:
+        return 1.0
+    top = max(idf.values()) if idf else 1.0
+    unique = set(query_terms)
+    total = sum(idf.get(t, top) for t in unique)
+    return sum(top for t in unique if t not in idf) / total if total else 1.0
+
+
 def _diversify(ranked: list[tuple[int, float]], snap: Snapshot, k: int,
                params: FusionParams) -> list[tuple[int, float]]:
-    """Greedy: a passage next to one already chosen from the same article is pushed down,
-    and results far below the best one are noise, not answers."""
+    """Best first, minus near-duplicates (the same text twice, e.g. a republished passage), and
+    minus results far below the best one: those are noise, not answers."""
     if not ranked:
         return []
     best = ranked[0][1]
-    pool = [(pid, s) for pid, s in ranked if s >= best * params.relative_floor][: k * 4]
     chosen: list[tuple[int, float]] = []
-    while pool and len(chosen) < k:
-        scored = []
-        for pid, s in pool:
-            p = snap.passages[pid]
-            near = any(
-                snap.passages[c].article_id == p.article_id
-                and abs(snap.passages[c].ordinal - p.ordinal) <= 1
-                for c, _ in chosen
-            )
-            scored.append((s * (params.adjacent_penalty if near else 1.0), pid, s))
-        scored.sort(reverse=True)
-        _, pid, s = scored[0]
-        chosen.append((pid, s))
-        pool = [(q, t) for q, t in pool if q != pid]
+    vecs = snap.vector.vectors
+    for pid, score in ranked:
+        if len(chosen) >= k or score < best * params.relative_floor:
+            break
+        if chosen and float(np.max(vecs[[c for c, _ in chosen]] @ vecs[pid])) > params.duplicate_cosine:
+            continue
+        chosen.append((pid, score))
     return chosen

@@ -24,22 +24,24 @@ FOOTNOTE_REF = re.compile(r"\[\^\d+\]")
 
 # Function words and question words in French and English: they carry no topic.
 STOP_WORDS = frozenset(
-    """
-    a ai aie ainsi alors apres au aucun aupres aussi autre autres aux avaient avais avait avant
-    avec avez avoir avons ayant c ca car ce ceci cela celle celles celui ces cet cette ceux chaque
-    chez ci comme comment d dans de des deja depuis doit donc dont du elle elles en encore entre
-    es est et etaient etais etait ete etes etre eu eux fait faire fois font ici il ils j je jusqu
-    l la le les leur leurs lors lorsqu lui m ma mais me meme mes moi mon n ne ni non nos notre
-    nous on ont ou par parce pas peu peut peuvent plus pour pourquoi pourra pourront qu quand que
-    quel quelle quelles quels qui quoi s sa sans se sera serait ses si sien soit sont sous sur
-    ta te tes toi ton tous tout toute toutes tres tu un une unes uns va vers voici voila vos
-    votre vous y combien quoi est-ce qu'est-ce dit dire elle-meme lui-meme c'est avez-vous
-    the of and or to in on for with by from at as is are was were be been being it its this
-    that these those what which who whom whose when where why how do does did can could should
-    would will about into than then there their they them he she his her we our you your i me my
-    an any some not no
-    """.split()
+    ["a", "ai", "aie", "ainsi", "alors", "apres", "au", "aucun", "aupres", "aussi", "autre", "autres", "aux", "avaient", "avais", "avait", "avant", "avec", "avez", "avoir", "avons", "ayant", "c", "ca", "car", "ce", "ceci", "cela", "celle", "celles", "celui", "ces", "cet", "cette", "ceux", "chaque", "chez", "ci", "comme", "comment", "d", "dans", "de", "des", "deja", "depuis", "doit", "donc", "dont", "du", "elle", "elles", "en", "encore", "entre", "es", "est", "et", "etaient", "etais", "etait", "ete", "etes", "etre", "eu", "eux", "fait", "faire", "fois", "font", "ici", "il", "ils", "j", "je", "jusqu", "l", "la", "le", "les", "leur", "leurs", "lors", "lorsqu", "lui", "m", "ma", "mais", "me", "meme", "mes", "moi", "mon", "n", "ne", "ni", "non", "nos", "notre", "nous", "on", "ont", "ou", "par", "parce", "pas", "peu", "peut", "peuvent", "plus", "pour", "pourquoi", "pourra", "pourront", "qu", "quand", "que", "quel", "quelle", "quelles", "quels", "qui", "quoi", "s", "sa", "sans", "se", "sera", "serait", "ses", "si", "sien", "soit", "sont", "sous", "sur", "ta", "te", "tes", "toi", "ton", "tous", "tout", "toute", "toutes", "tres", "tu", "un", "une", "unes", "uns", "va", "vers", "voici", "voila", "vos", "votre", "vous", "y", "combien", "quoi", "est-ce", "qu'est-ce", "dit", "dire", "elle-meme", "lui-meme", "c'est", "avez-vous", "the", "of", "and", "or", "to", "in", "on", "for", "with", "by", "from", "at", "as", "is", "are", "was", "were", "be", "been", "being", "it", "its", "this", "that", "these", "those", "what", "which", "who", "whom", "whose", "when", "where", "why", "how", "do", "does", "did", "can", "could", "should", "would", "will", "about", "into", "than", "then", "there", "their", "they", "them", "he", "she", "his", "her", "we", "our", "you", "your", "i", "me", "my", "an", "any", "some", "not", "no"]
 )
+
+
+_EN_MARKERS = frozenset(
+    ["the", "of", "and", "is", "are", "was", "were", "what", "which", "who", "how", "why", "when", "where", "does", "did", "do", "about", "for", "with", "this", "that", "these", "those", "can", "could", "should", "would", "will", "from", "into", "their", "there"]
+)
+_FR_MARKERS = frozenset(
+    ["le", "la", "les", "des", "du", "de", "un", "une", "est", "sont", "que", "qui", "quoi", "quel", "quelle", "quels", "quelles", "pour", "avec", "dans", "sur", "au", "aux", "ce", "cette", "ces", "comment", "pourquoi", "quand", "combien", "ou", "et", "en"]
+)
+
+
+def detect_lang(text: str) -> str:
+    """'en' when English function words outnumber French ones, else 'fr' (the corpus' own)."""
+    tokens = re.findall(r"[a-z]+", fold(text))
+    en = sum(t in _EN_MARKERS for t in tokens)
+    fr = sum(t in _FR_MARKERS for t in tokens)
+    return "en" if en > fr else "fr"
 
 
 def fold(text: str) -> str:
@@ -63,7 +65,10 @@ def words(text: str) -> list[str]:
     text = _ELISION_RE.sub(" ", text)
     tokens = [tok.rstrip(".,") for tok in _TOKEN_RE.findall(text)]
     # "vidéo-surveillance" also matches "vidéosurveillance".
-    tokens += [m.group(0).replace("-", "") for m in _HYPHENATED.finditer(text)]
+    for m in _HYPHENATED.finditer(text):
+        parts = m.group(0).split("-")
+        if all(len(x) > 2 and x not in STOP_WORDS for x in parts):
+            tokens.append("".join(parts))
     return [t for t in tokens if t]
 
 

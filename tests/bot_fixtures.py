@@ -8,6 +8,8 @@ exists; otherwise a session engine is built here over ``content/``.
 from __future__ import annotations
 
 import asyncio
+import os
+import shutil
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +29,10 @@ RATE_BURST = 4
 
 @pytest.fixture(scope="session")
 def bot_engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Any:
-    """The shared real engine if conftest provides one, else our own over content/."""
+    """The shared real engine if conftest provides one, else our own over a copy of content/.
+
+    ``BOT_TESTS_INDEX_DIR`` keeps the built index between runs (handy while developing).
+    """
     try:
         return request.getfixturevalue("engine")
     except pytest.FixtureLookupError:
@@ -36,14 +41,17 @@ def bot_engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
     from index.search import Engine
 
     tmp = tmp_path_factory.mktemp("bot-index")
-    return Engine.open(
-        IndexSettings(
-            content_dir=REPO / "content",
-            index_dir=tmp / "index",
-            cache_dir=tmp / "cache",
-            embedding_model="minilm",
-        )
+    content = tmp / "content"
+    shutil.copytree(REPO / "content", content)
+    keep = os.environ.get("BOT_TESTS_INDEX_DIR")
+    index_dir = Path(keep) if keep else tmp / "index"
+    settings = IndexSettings(
+        content_dir=content,
+        index_dir=index_dir,
+        cache_dir=index_dir.parent / "cache" if keep else tmp / "cache",
+        embedding_model="minilm",
     )
+    return Engine.open(settings)
 
 
 @dataclass

@@ -261,6 +261,12 @@ class FakeBotApi:
         fault = self._take_fault(method)
         try:
             if fault is not None:
+                if fault.kind == "timeout":  # recorded now: the client gives up before the end
+                    call.status, call.error = 504, "injected timeout"
+                    await self._record(call)
+                    await asyncio.sleep(fault.delay)
+                    return self._reply(504, {"ok": False, "error_code": 504,
+                                             "description": "Gateway Timeout"})  # fmt: skip
                 await self._apply_fault(fault)
             handler = getattr(self, f"_m_{method.lower()}", None)
             if handler is None:
@@ -337,9 +343,6 @@ class FakeBotApi:
             raise ApiError(403, "Forbidden: bot was blocked by the user")
         if fault.kind == "500":
             raise ApiError(500, "Internal Server Error")
-        if fault.kind == "timeout":  # the client gives up first; the request is lost
-            await asyncio.sleep(fault.delay)
-            raise ApiError(504, "Gateway Timeout")
         raise ValueError(fault.kind)
 
     # ------------------------------------------------------------ assertions
@@ -369,6 +372,7 @@ class FakeBotApi:
         timeout: float = 10.0,
         since: int = 0,
         count: int = 1,
+        ok_only: bool = True,
     ) -> Call:
         """The first successful call of ``method`` (after ``since``) matching ``predicate``.
 
@@ -376,7 +380,7 @@ class FakeBotApi:
         """
 
         def found() -> list[Call]:
-            return self.calls_of(method, predicate, since)
+            return self.calls_of(method, predicate, since, ok_only)
 
         async with self._new_call:
             try:

@@ -12,7 +12,7 @@ import html
 import re
 import time
 from dataclasses import dataclass
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 import feedparser
 import lxml.etree
@@ -52,7 +52,7 @@ class Feed:
 def _entry_date(entry: dict) -> dt.date | None:
     """Publication date as the feed writes it (local date), not shifted to UTC."""
     for key in ("published", "updated", "created"):
-        raw = entry.get(key)
+        raw = dict.get(entry, key)  # plain dict access: no feedparser fallback mapping
         if not raw:
             continue
         try:
@@ -62,7 +62,7 @@ def _entry_date(entry: dict) -> dt.date | None:
         date = parse_date(raw)
         if date:
             return date
-        parsed = entry.get(f"{key}_parsed")
+        parsed = dict.get(entry, f"{key}_parsed")
         if isinstance(parsed, time.struct_time):
             return dt.date(parsed.tm_year, parsed.tm_mon, parsed.tm_mday)
     return None
@@ -79,8 +79,21 @@ def _entry_url(entry: dict, base: str) -> str | None:
         url = urljoin(base, cand.strip()).split("#", 1)[0]
         parts = urlsplit(url)
         if parts.scheme in ("http", "https") and parts.hostname:
-            return url
+            return _untracked(url)
     return None
+
+
+_TRACKING = re.compile(r"^(?:utm_[a-z]+|fbclid|gclid|mc_cid|mc_eid|at_medium|at_campaign)$")
+
+
+def _untracked(url: str) -> str:
+    """Drop tracking parameters: the same article must map to the same id and file."""
+    parts = urlsplit(url)
+    if not parts.query:
+        return url
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
+             if not _TRACKING.match(k.lower())]
+    return urlunsplit(parts._replace(query=urlencode(query)))
 
 
 def _content_html(entry: dict) -> str | None:
@@ -102,15 +115,20 @@ def _content_html(entry: dict) -> str | None:
 
 
 def parse_feed(data: bytes, feed_url: str, *, content_type: str | None = None) -> Feed:
-    """Parse RSS/Atom bytes; relative links resolve against ``feed_url``.
+    """Parse RSS/Atom bytes; relative links resolve against ``feed_url``, tracking parameters
+    (``utm_*``...) are dropped from entry links.
 
     A feed feedparser had to recover from is accepted (``bozo_error`` says what was wrong) as
     long as it yields entries; raises :class:`FeedError` otherwise.
     """
     if isinstance(data, str):  # never let feedparser treat a string as a URL to fetch
         data = data.encode("utf-8")
+    # No sanitizing: we only ever keep text, and the sanitizer strips the ``id`` attributes
+    # that footnote links point to.
     parsed = feedparser.parse(
         data,
+        sanitize_html=False,
+        resolve_relative_uris=False,  # keeps "#note-1" footnote links resolvable in the page
         response_headers={
             "content-location": feed_url,
             "content-type": content_type or "application/xml",
@@ -121,7 +139,7 @@ def parse_feed(data: bytes, feed_url: str, *, content_type: str | None = None) -
     raw_entries = parsed.get("entries") or []
     if not raw_entries and (bozo is not None or not parsed.get("version")):
         why = bozo_error or "no RSS/Atom root element"
-        raise FeedError(f"{feed_url}: not a usable feed ({why})")
+        raise FeedError(f"not a usable feed ({why})")
     entries: list[FeedEntry] = []
     dropped = 0
     for raw in raw_entries:
@@ -135,7 +153,7 @@ def parse_feed(data: bytes, feed_url: str, *, content_type: str | None = None) -
             date=_entry_date(raw),
             summary_html=raw.get("summary") or "",
             content_html=_content_html(raw),
-            updated=raw.get("updated") or raw.get("published") or None,
+            updated=dict.get(raw, "updated") or dict.get(raw, "published") or None,
         ))
     info = parsed.get("feed") or {}
     lang = info.get("language") or None

@@ -13,6 +13,7 @@ trafilatura, which would otherwise drop the notes and glue the reference numbers
 from __future__ import annotations
 
 import codecs
+import copy
 import datetime as dt
 import json
 import logging
@@ -150,11 +151,11 @@ def parse_fragment(text: str) -> lxml.html.HtmlElement:
         raise ExtractionError(f"not parseable as HTML ({exc})") from exc
 
 
-_DROP_TAGS = {
+_DROP_ALWAYS = {
     "script", "style", "noscript", "template", "svg", "math", "button", "input", "select",
-    "textarea", "label", "form", "iframe", "object", "embed", "canvas", "audio", "video",
-    "nav", "dialog",
+    "textarea", "label", "iframe", "object", "embed", "canvas", "audio", "video",
 }
+_DROP_TAGS = {"form", "nav", "dialog"}
 _DROP_ROLES = {"navigation", "banner", "contentinfo", "complementary", "dialog", "alertdialog",
                "search", "menu", "menubar", "toolbar"}
 # Class/id tokens of page furniture. Matched on whole hyphen/underscore-separated words.
@@ -164,11 +165,13 @@ _JUNK_WORDS = (
     "breadcrumbs", "navigation", "menu", "sidebar", "widget", "widgets", "popup", "modal",
     "advert", "ads", "sponsor", "subscribe", "skip", "screen-reader-text", "post-navigation",
     "entry-meta", "entry-footer", "tags-links", "cat-links", "author-bio", "print",
-    "jp-relatedposts",
+    "jp-relatedposts", "date", "byline", "posted-on",
 )
 _JUNK = re.compile(
     r"(?:^|[-_\s])(?:" + "|".join(re.escape(w) for w in _JUNK_WORDS) + r")(?:$|[-_\s])", re.I
 )
+# Cookie-consent libraries common on French sites name their nodes with a prefix.
+_CONSENT_PREFIX = re.compile(r"(?:^|\s)(?:tarteaucitron|axeptio|didomi|cmplz|onetrust)", re.I)
 _NEVER_DROP = {"html", "body", "main", "article"}
 
 
@@ -190,14 +193,19 @@ def clean_tree(root: lxml.html.HtmlElement) -> None:
         tag = el.tag.lower()
         if tag in _NEVER_DROP or el is root:
             continue
-        if tag in _DROP_TAGS or el.get("hidden") is not None or el.get("aria-hidden") == "true":
-            doomed.append(el)
-            continue
-        if (el.get("role") or "").lower() in _DROP_ROLES:
+        if tag in _DROP_ALWAYS:
             doomed.append(el)
             continue
         marks = f"{el.get('class') or ''} {el.get('id') or ''}"
-        if marks.strip() and _JUNK.search(marks) and _text_len(el) < 0.5 * total:
+        suspect = (
+            tag in _DROP_TAGS
+            or el.get("hidden") is not None
+            or el.get("aria-hidden") == "true"
+            or (el.get("role") or "").lower() in _DROP_ROLES
+            or bool(marks.strip() and (_JUNK.search(marks) or _CONSENT_PREFIX.search(marks)))
+        )
+        # A guess never removes most of the page (ASP.NET wraps whole pages in a <form>).
+        if suspect and _text_len(el) < 0.5 * total:
             doomed.append(el)
     marked = set(doomed)
     for el in doomed:
@@ -249,18 +257,27 @@ _BACKLINK_TEXT = re.compile(
 )
 
 
+MAX_NOTE_CHARS = 2000
+
+
 def _note_block(target: etree._Element) -> etree._Element | None:
-    for el in (target, *target.iterancestors()):
-        tag = el.tag if isinstance(el.tag, str) else ""
-        if tag == "li":
-            return el
-    for el in (target, *target.iterancestors()):
-        tag = el.tag if isinstance(el.tag, str) else ""
-        if tag in _NEVER_DROP:
-            return None
-        if tag in _BLOCKS_FOR_NOTES and _text_len(el) > 0:
-            return el
-    return None
+    """The element holding a footnote: the list item around the anchor, or the paragraph.
+
+    Conservative, because the block is cut out of the page: a numbered link to a section
+    heading (a table of contents) must not take the article with it.
+    """
+    near = [target, *list(target.iterancestors())[:3]]
+    block = next((el for el in near if el.tag == "li"), None)
+    if block is None:
+        block = next((el for el in near[:2] if isinstance(el.tag, str)
+                      and el.tag in _BLOCKS_FOR_NOTES and _text_len(el) > 0), None)
+    if block is None or block.tag in _NEVER_DROP:
+        return None
+    if _text_len(block) > MAX_NOTE_CHARS or any(
+        isinstance(el.tag, str) and el.tag in _HEADINGS for el in block.iter()
+    ):
+        return None
+    return block
 
 
 def take_footnotes(root: etree._Element) -> list[tuple[str, str]]:
@@ -278,11 +295,11 @@ def take_footnotes(root: etree._Element) -> list[tuple[str, str]]:
                     anchors.setdefault(el.get(key), el)
     found: list[tuple[etree._Element, str, etree._Element]] = []
     for a in list(root.iter("a")):
-        href = (a.get("href") or "").strip()
-        if not href.startswith("#") or len(href) < 2:
+        fragment = (a.get("href") or "").strip().partition("#")[2]
+        if not fragment:
             continue
         match = _REF_TEXT.match("".join(a.itertext()).strip())
-        target = anchors.get(href[1:])
+        target = anchors.get(fragment)
         if not match or target is None or order.get(target, -1) <= order[a]:
             continue
         block = _note_block(target)
@@ -317,7 +334,7 @@ def take_footnotes(root: etree._Element) -> list[tuple[str, str]]:
 def _note_text(block: etree._Element, number: str, back_ids: set[str]) -> str:
     copy = lxml.html.fromstring(etree.tostring(block, encoding="unicode"))
     for a in list(copy.iter("a")):
-        href = (a.get("href") or "").lstrip("#")
+        href = (a.get("href") or "").partition("#")[2]
         if href in back_ids or _BACKLINK_TEXT.match("".join(a.itertext())):
             _drop(a)
     text = _inline_text(copy)
@@ -411,23 +428,24 @@ def render_blocks(root: etree._Element, *, xml: bool = False) -> list[str]:
         if text:
             blocks.append(text)
 
-    def list_items(lst: etree._Element) -> list[str]:
+    def list_items(lst: etree._Element, depth: int = 0) -> list[str]:
         items: list[str] = []
+        bullet = "  " * depth + "- "
         for child in lst:
             if _tag(child, xml) != "li":
-                text = _inline_text(child, xml)
+                text = _inline_text(child, xml).replace("\n", " ")
                 if text:
-                    items.append(f"- {text}")
+                    items.append(bullet + text)
                 continue
             text = _clean_inline(_inline_parts(child, xml, skip=_LISTS))
             if text:
-                items.append("- " + text.replace("\n", " "))
+                items.append(bullet + text.replace("\n", " "))
             for nested in nested_lists(child):
-                items.extend(list_items(nested))
+                items.extend(list_items(nested, depth + 1 if text else depth))
         return items
 
     def nested_lists(el: etree._Element) -> list[etree._Element]:
-        """Outermost lists inside a list item (flattened into the parent list)."""
+        """Outermost lists inside a list item (rendered one level deeper)."""
         out = []
         for child in el:
             if _tag(child, xml) in _LISTS:
@@ -661,11 +679,13 @@ def article_from_html(
                          "dc.date", "dcterms.date"))
         or next((parse_date(d.get("datePublished")) for d in ld if d.get("datePublished")),
                 None)
+        or _time_date(root)
     )
     canonical = _canonical(root, url)
     page_lang = _lang(root.get("lang") or root.get("{http://www.w3.org/XML/1998/namespace}lang")
                       or _meta(root, "og:locale", "content-language"))
 
+    any_time = _time_date(root, anywhere=True)  # before cleaning drops "date" furniture
     notes = take_footnotes(root)
     blocks: list[str] | None = None
     if body_xpath:
@@ -685,17 +705,23 @@ def article_from_html(
     if blocks is None:
         clean_tree(root)
         doc = trafilatura.bare_extraction(
-            root, url=url, with_metadata=True, include_comments=False, include_tables=True,
-            include_images=False, include_links=False, include_formatting=False,
+            copy.deepcopy(root), url=url, with_metadata=True, include_comments=False,
+            include_tables=True, include_images=False, include_links=False,
+            include_formatting=False,
         )
-        blocks = render_blocks(doc.body, xml=True) if doc is not None and doc.body is not None \
-            else []
+        blocks = []
+        if doc is not None and doc.body is not None:
+            _restore_headings(doc.body, root)
+            blocks = render_blocks(doc.body, xml=True)
 
     final_title = _clean_title(page_title or (doc.title if doc is not None and doc.title else "")
                                or title or _title_tag(root) or "", site)
     if not final_title:
         raise ExtractionError("no title found on the page")
-    final_date = published or date or (parse_date(doc.date) if doc is not None else None)
+    final_date = (
+        published or date or (parse_date(doc.date) if doc is not None else None)
+        or any_time
+    )
     if final_date is None:
         raise ExtractionError("no publication date found on the page")
     body = assemble_body(blocks, notes, title=final_title)
@@ -712,6 +738,52 @@ def article_from_html(
         lang=page_lang or _lang(lang) or "und",
         body=body,
     )
+
+
+def _time_date(root: etree._Element, *, anywhere: bool = False) -> dt.date | None:
+    """Date of a ``<time datetime>`` marked as the publication, or inside the article."""
+    times = [el for el in root.iter("time") if el.get("datetime")]
+    marked = [el for el in times if el.get("itemprop") == "datePublished"
+              or "published" in (el.get("class") or "")]
+    inside = [el for el in times if any(a.tag in ("article", "main") for a in el.iterancestors())]
+    for el in marked + inside + (times if anywhere else []):
+        date = parse_date(el.get("datetime"))
+        if date:
+            return date
+    return None
+
+
+def _restore_headings(body: etree._Element, root: etree._Element) -> None:
+    """Put back the headings trafilatura dropped between the paragraphs it kept.
+
+    When a page has no container trafilatura knows, it keeps paragraphs only; headings that
+    sit, in the page, between two kept blocks belong to the article.
+    """
+    if any(_tag(el, True) == "h2" for el in body.iter()):
+        return
+    order = list(root.iter())
+    heads = [(i, el) for i, el in enumerate(order)
+             if isinstance(el.tag, str) and el.tag in ("h2", "h3", "h4", "h5", "h6")]
+    if not heads:
+        return
+    texts = [" ".join("".join(el.itertext()).split()) if isinstance(el.tag, str) else ""
+             for el in order]
+    prev = None
+    for block in list(body):
+        key = " ".join("".join(block.itertext()).split())[:60]
+        if not key:
+            continue
+        start = 0 if prev is None else prev + 1
+        pos = next((j for j in range(start, len(order)) if texts[j].startswith(key)), None)
+        if pos is None:
+            continue
+        if prev is not None:
+            for i, head in heads:
+                if prev < i < pos and texts[i]:
+                    new = etree.Element("head", rend=head.tag)
+                    new.text = texts[i]
+                    block.addprevious(new)
+        prev = pos
 
 
 def _title_tag(root: etree._Element) -> str | None:

@@ -1,0 +1,157 @@
+"""Operations: webhook mode with its secret, the reload/update jobs, /reindex."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from types import SimpleNamespace
+from typing import Any
+
+import aiohttp
+import pytest
+from bot_fixtures import *  # noqa: F403  (fixtures)
+from bot_fixtures import REQUEST_TIMEOUT, Harness
+from fakebotapi import TOKEN, FakeBotApi
+
+from bot.__main__ import webhook_options
+from bot.app import ALLOWED_UPDATES, build_application, reload_job, update_job
+from bot.services import KEY
+from bot.settings import BotSettings
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+async def test_webhook_mode_checks_the_secret(fake_api: FakeBotApi, bot_engine: Any, tmp_path):
+    port = free_port()
+    settings = BotSettings(
+        telegram_bot_token=TOKEN,
+        telegram_api_base_url=fake_api.base_url,
+        store_path=tmp_path / "bot.sqlite3",
+        request_timeout_seconds=REQUEST_TIMEOUT,
+        webhook_url="https://bot.example/tg/hook",
+        webhook_secret="s3cret_token-1",
+        webhook_listen="127.0.0.1",
+        webhook_port=port,
+    )
+    app = build_application(settings, bot_engine)
+    await app.initialize()
+    await app.post_init(app)  # type: ignore[misc]
+    await app.start()
+    await app.updater.start_webhook(**webhook_options(settings), allowed_updates=ALLOWED_UPDATES)
+    try:
+        assert fake_api.webhook["url"] == "https://bot.example/tg/hook"
+        assert fake_api.webhook["secret_token"] == "s3cret_token-1"
+        user = fake_api.new_user()
+        update = {"update_id": 10_000, "message": fake_api.message(user, "/start")}
+        url = f"http://127.0.0.1:{port}/tg/hook"
+        async with aiohttp.ClientSession() as session:
+            for secret in (None, "wrong"):
+                headers = {"X-Telegram-Bot-Api-Secret-Token": secret} if secret else {}
+                async with session.post(url, json=update, headers=headers) as resp:
+                    assert resp.status == 403
+            since = fake_api.mark()
+            headers = {"X-Telegram-Bot-Api-Secret-Token": "s3cret_token-1"}
+            async with session.post(url, json=update, headers=headers) as resp:
+                assert resp.status == 200
+        welcome = await fake_api.wait_for(
+            "sendMessage", lambda c: c["chat_id"] == user["id"], since=since
+        )
+        assert "Technopolice" in welcome["text"]
+        assert len(fake_api.calls_of("sendMessage", lambda c: c["chat_id"] == user["id"])) == 1
+    finally:
+        await app.updater.stop()
+        await app.stop()
+        await app.shutdown()
+        await app.post_shutdown(app)  # type: ignore[misc]
+
+
+class FakeReport:
+    def summary(self) -> str:
+        return "3 articles, 0 changed <ok> & done"
+
+
+class RebuildingEngine:
+    """The real engine, except that rebuild() is instant and counted."""
+
+    def __init__(self, engine: Any, fail: bool = False) -> None:
+        self.engine = engine
+        self.fail = fail
+        self.rebuilds = 0
+        self.reloads = 0
+
+    def rebuild(self) -> FakeReport:
+        self.rebuilds += 1
+        if self.fail:
+            raise OSError("disk full")
+        return FakeReport()
+
+    def reload_if_changed(self) -> bool:
+        self.reloads += 1
+        return True
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.engine, name)
+
+
+async def test_reindex_for_admins(harness: Harness, bot_engine: Any) -> None:
+    svc = harness.app.bot_data[KEY]
+    fake = RebuildingEngine(bot_engine)
+    svc.engine = fake
+    try:
+        api = harness.api
+        admin = api.new_user(uid=4242)
+        since = api.mark()
+        api.send_text(admin, "/reindex")
+        done = await api.wait_for("sendMessage", lambda c: "<pre>" in c["text"], since=since)
+        assert "3 articles, 0 changed &lt;ok&gt; &amp; done" in done["text"]
+        assert fake.rebuilds == 1
+        fake.fail = True
+        since = api.mark()
+        api.send_text(admin, "/reindex")
+        failed = await api.wait_for("sendMessage", lambda c: "échoué" in c["text"], since=since)
+        assert "OSError" in failed["text"] and "disk full" not in failed["text"]
+    finally:
+        svc.engine = bot_engine
+
+
+async def test_jobs_reload_and_update_without_blocking(bot_engine: Any, tmp_path) -> None:
+    settings = BotSettings(telegram_bot_token=TOKEN, store_path=tmp_path / "s.sqlite3")
+    app = build_application(settings, RebuildingEngine(bot_engine))
+    context = SimpleNamespace(bot_data=app.bot_data)
+    engine = app.bot_data[KEY].engine
+    await reload_job(context)  # type: ignore[arg-type]
+    await update_job(context)  # type: ignore[arg-type]
+    assert (engine.reloads, engine.rebuilds) == (1, 1)
+    async with app.bot_data[KEY].rebuild_lock:  # a rebuild in progress: the job skips
+        await asyncio.wait_for(update_job(context), 1)  # type: ignore[arg-type]
+    assert engine.rebuilds == 1
+    engine.fail = True
+    await update_job(context)  # type: ignore[arg-type]  # logged, not raised
+    app.bot_data[KEY].store.close()
+
+
+def test_update_job_scheduled_only_when_asked(bot_engine: Any, tmp_path) -> None:
+    from bot.app import schedule_jobs
+
+    for minutes, expected in ((0, {"reload-index", "prune-store"}),
+                              (30, {"reload-index", "prune-store", "update-index"})):  # fmt: skip
+        settings = BotSettings(
+            telegram_bot_token=TOKEN,
+            store_path=tmp_path / f"s{minutes}.sqlite3",
+            update_interval_minutes=minutes,
+        )
+        app = build_application(settings, bot_engine)
+        schedule_jobs(app)
+        names = {job.name for job in app.job_queue.jobs()}  # type: ignore[union-attr]
+        assert names == expected
+        app.bot_data[KEY].store.close()
+
+
+def test_build_requires_a_token(tmp_path) -> None:
+    settings = BotSettings(telegram_bot_token=None, store_path=tmp_path / "s")
+    with pytest.raises(ValueError, match="TELEGRAM_BOT_TOKEN"):
+        build_application(settings, object())  # type: ignore[arg-type]
