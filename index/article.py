@@ -101,7 +101,8 @@ def parse_markdown(text: str, *, name: str = "<text>", default_id: str | None = 
     try:
         meta = yaml.safe_load(match.group(1)) or {}
     except yaml.YAMLError as exc:
-        raise ArticleError(f"{name}: front matter is not valid YAML ({exc.__class__.__name__})")
+        kind = exc.__class__.__name__
+        raise ArticleError(f"{name}: front matter is not valid YAML ({kind})") from None
     if not isinstance(meta, dict):
         raise ArticleError(f"{name}: front matter must be a mapping of fields")
     missing = [f for f in REQUIRED_FIELDS if not meta.get(f)]
@@ -114,13 +115,15 @@ def parse_markdown(text: str, *, name: str = "<text>", default_id: str | None = 
         try:
             date = dt.date.fromisoformat(date.strip()[:10])
         except ValueError:
-            raise ArticleError(f"{name}: date {meta['date']!r} is not ISO 8601 (YYYY-MM-DD)")
+            raise ArticleError(
+                f"{name}: date {meta['date']!r} is not ISO 8601 (YYYY-MM-DD)"
+            ) from None
     elif not isinstance(date, dt.date):
         raise ArticleError(f"{name}: date {meta['date']!r} is not ISO 8601 (YYYY-MM-DD)")
     url = str(meta["url"]).strip()
     if not re.match(r"^https?://[^\s/]+", url):
         raise ArticleError(f"{name}: url {url!r} is not an http(s) link")
-    body = text[match.end():].strip()
+    body = text[match.end() :].strip()
     if not body:
         raise ArticleError(f"{name}: the article has no text")
     known = {*REQUIRED_FIELDS, "url_derived", "date_derived", "id"}
@@ -142,14 +145,18 @@ def read_article(path: Path) -> Article:
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
-        raise ArticleError(f"{path}: not UTF-8 text")
+        raise ArticleError(f"{path}: not UTF-8 text") from None
     return parse_markdown(text, name=str(path), default_id=path.stem)
 
 
 def info(article: Article) -> ArticleInfo:
     return ArticleInfo(
-        id=article.id, title=article.title, date=article.date, url=article.url,
-        source=article.source, lang=article.lang,
+        id=article.id,
+        title=article.title,
+        date=article.date,
+        url=article.url,
+        source=article.source,
+        lang=article.lang,
     )
 
 

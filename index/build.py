@@ -48,7 +48,10 @@ class BuildReport:
 
     def summary(self) -> str:
         if not self.changed:
-            head = f"index {self.version} is up to date ({self.articles} articles, {self.passages} passages)"
+            head = (
+                f"index {self.version} is up to date "
+                f"({self.articles} articles, {self.passages} passages)"
+            )
         else:
             head = (
                 f"index {self.version}: {self.articles} articles, {self.passages} passages "
@@ -104,11 +107,21 @@ def build_index(
     if current:
         try:
             folder, manifest = open_version(settings.index_dir, current, verify=False)
-            if (not force and manifest.corpus_hash == chash
-                    and manifest.model_id == embedder.model_id):
-                return BuildReport(current, manifest.articles, manifest.passages, 0,
-                                   manifest.passages, time.perf_counter() - started, False,
-                                   corpus.errors)
+            if (
+                not force
+                and manifest.corpus_hash == chash
+                and manifest.model_id == embedder.model_id
+            ):
+                return BuildReport(
+                    current,
+                    manifest.articles,
+                    manifest.passages,
+                    0,
+                    manifest.passages,
+                    time.perf_counter() - started,
+                    False,
+                    corpus.errors,
+                )
             if manifest.model_id == embedder.model_id:
                 with (folder / "passages.jsonl").open(encoding="utf-8") as fh:
                     previous_ids = {json.loads(line)["id"] for line in fh}
@@ -133,25 +146,48 @@ def build_index(
         vindex.save(work)
         with (work / "passages.jsonl").open("w", encoding="utf-8") as fh:
             for p in passages:
-                fh.write(json.dumps({
-                    "id": p.id, "article_id": p.article_id, "ordinal": p.ordinal,
-                    "start": p.start, "end": p.end, "heading": p.heading, "text": p.text,
-                }, ensure_ascii=False) + "\n")
-        (work / "articles.json").write_text(json.dumps([
-            {**info(a).__dict__, "date": a.date.isoformat()} for a in articles
-        ], ensure_ascii=False), encoding="utf-8")
+                fh.write(
+                    json.dumps(
+                        {
+                            "id": p.id,
+                            "article_id": p.article_id,
+                            "ordinal": p.ordinal,
+                            "start": p.start,
+                            "end": p.end,
+                            "heading": p.heading,
+                            "text": p.text,
+                        },
+                        ensure_ascii=False,
+                    )
+                    + "\n"
+                )
+        (work / "articles.json").write_text(
+            json.dumps(
+                [{**info(a).__dict__, "date": a.date.isoformat()} for a in articles],
+                ensure_ascii=False,
+            ),
+            encoding="utf-8",
+        )
         bodies = [a.body for a in articles] + [a.title for a in articles]
         (work / "vocab.json").write_text(
-            json.dumps(Vocabulary.build(bodies).to_json(), ensure_ascii=False), encoding="utf-8")
+            json.dumps(Vocabulary.build(bodies).to_json(), ensure_ascii=False), encoding="utf-8"
+        )
         (work / "acronyms.json").write_text(
             json.dumps(learn_acronyms([a.body for a in articles]), ensure_ascii=False),
-            encoding="utf-8")
+            encoding="utf-8",
+        )
         manifest = Manifest(
-            format=FORMAT, version=version, built_at=dt.datetime.now(dt.UTC).isoformat(),
-            model_id=embedder.model_id, dim=embedder.dim, corpus_hash=chash,
-            articles=len(articles), passages=len(passages),
+            format=FORMAT,
+            version=version,
+            built_at=dt.datetime.now(dt.UTC).isoformat(),
+            model_id=embedder.model_id,
+            dim=embedder.dim,
+            corpus_hash=chash,
+            articles=len(articles),
+            passages=len(passages),
             newest_article=articles[0].date.isoformat() if articles else None,
-            approximate=vindex.approximate, model=embedder.describe(),
+            approximate=vindex.approximate,
+            model=embedder.describe(),
         )
         publish(settings.index_dir, work, manifest)
     except BaseException:
@@ -162,8 +198,14 @@ def build_index(
     ids = {p.id for p in passages}
     del by_id
     return BuildReport(
-        version=version, articles=len(articles), passages=len(passages), embedded=embedded,
-        reused=len(passages) - embedded, seconds=time.perf_counter() - started, changed=True,
-        skipped=corpus.errors, added_passages=len(ids - previous_ids),
+        version=version,
+        articles=len(articles),
+        passages=len(passages),
+        embedded=embedded,
+        reused=len(passages) - embedded,
+        seconds=time.perf_counter() - started,
+        changed=True,
+        skipped=corpus.errors,
+        added_passages=len(ids - previous_ids),
         removed_passages=len(previous_ids - ids),
     )

@@ -65,8 +65,9 @@ def cmd_import(args: argparse.Namespace) -> int:
 
                 if not args.url:
                     raise ArticleError(f"{path}: --url is needed for an HTML page")
-                article = article_from_html(path.read_bytes(), args.url, source=args.source,
-                                            lang=args.lang)
+                article = article_from_html(
+                    path.read_bytes(), args.url, source=args.source, lang=args.lang
+                )
             else:
                 article = read_article(path)
             status = save_article(settings.content_dir, article)
@@ -135,8 +136,10 @@ def cmd_model(args: argparse.Namespace) -> int:
 
         started = dt.datetime.now()
         out = convert_e5(Path(args.out) if args.out else DEFAULT_E5_DIR, force=args.force)
-        print(f"multilingual-e5-small ready in {out} "
-              f"({(dt.datetime.now() - started).total_seconds():.1f} s)")
+        print(
+            f"multilingual-e5-small ready in {out} "
+            f"({(dt.datetime.now() - started).total_seconds():.1f} s)"
+        )
         return 0
     if args.action == "export-onnx":
         from index.onnx_export import export_onnx
@@ -169,8 +172,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m index", description=__doc__)
     parser.add_argument("--content-dir", dest="content_dir")
     parser.add_argument("--index-dir", dest="index_dir")
-    parser.add_argument("--model", dest="embedding_model",
-                        help="'auto', 'e5', 'minilm', or a sentence-transformers name or path")
+    parser.add_argument(
+        "--model",
+        dest="embedding_model",
+        help="'auto', 'e5', 'minilm', or a sentence-transformers name or path",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("import-seeds", help="import the raw seed pages into content/")
@@ -207,8 +213,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--force", action="store_true")
     p.set_defaults(func=cmd_model)
 
-    for name, func, helptext in (("fetch", cmd_fetch, "fetch new posts from content/sources.toml"),
-                                 ("update", cmd_update, "fetch, then build incrementally")):
+    for name, func, helptext in (
+        ("fetch", cmd_fetch, "fetch new posts from content/sources.toml"),
+        ("update", cmd_update, "fetch, then build incrementally"),
+    ):
         p = sub.add_parser(name, help=helptext)
         p.add_argument("--source")
         p.add_argument("--since")

@@ -144,11 +144,11 @@ class Embedder:
         self.backend = backend
         prompts = getattr(self.model, "prompts", {}) or {}
         self.query_prompt = (
-            settings.query_prompt if settings.query_prompt is not None
-            else prompts.get("query", "")
+            settings.query_prompt if settings.query_prompt is not None else prompts.get("query", "")
         )
         self.passage_prompt = (
-            settings.passage_prompt if settings.passage_prompt is not None
+            settings.passage_prompt
+            if settings.passage_prompt is not None
             else prompts.get("passage", prompts.get("document", ""))
         )
         self.dim = int(self.model.get_embedding_dimension())
@@ -162,9 +162,7 @@ class Embedder:
         onnx_file = "onnx/model_qint8_avx2.onnx"
         exported = (folder / onnx_file).exists()
         if wanted == "onnx" and not exported:
-            raise ModelError(
-                f"no ONNX export in {folder}: run `python -m index model export-onnx`"
-            )
+            raise ModelError(f"no ONNX export in {folder}: run `python -m index model export-onnx`")
         if wanted == "onnx" or (wanted == "auto" and exported):
             return "onnx", onnx_file
         return "torch", None
@@ -175,8 +173,9 @@ class Embedder:
             self._cache = EmbeddingCache(self.settings.cache_dir / "embeddings.sqlite3")
         return self._cache
 
-    def _encode(self, texts: list[str], prompt: str, batch_size: int | None = None,
-                progress: bool = False) -> np.ndarray:
+    def _encode(
+        self, texts: list[str], prompt: str, batch_size: int | None = None, progress: bool = False
+    ) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         vecs = self.model.encode(
@@ -192,7 +191,9 @@ class Embedder:
     def embed_query(self, text: str) -> np.ndarray:
         return self._encode([text], self.query_prompt, batch_size=1)[0]
 
-    def embed_passages(self, texts: Sequence[str], progress: bool = False) -> tuple[np.ndarray, int]:
+    def embed_passages(
+        self, texts: Sequence[str], progress: bool = False
+    ) -> tuple[np.ndarray, int]:
         """Embed with the cache; returns (vectors, number actually embedded)."""
         keys = [
             hashlib.sha256(f"{self.passage_prompt}\0{t}".encode()).hexdigest()[:32] for t in texts
@@ -204,8 +205,10 @@ class Embedder:
             fresh = {k: v for (k, _), v in zip(missing, new, strict=True)}
             self.cache.put_many(self.model_id, fresh)
             found.update(fresh)
-        out = np.stack([found[k] for k in keys]).astype(np.float32) if keys else np.zeros(
-            (0, self.dim), dtype=np.float32
+        out = (
+            np.stack([found[k] for k in keys]).astype(np.float32)
+            if keys
+            else np.zeros((0, self.dim), dtype=np.float32)
         )
         return out, len(missing)
 

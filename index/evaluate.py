@@ -38,8 +38,10 @@ class EvalReport:
             f"refused (answerable)  {self.refused_answerable}/{self.n}",
         ]
         if self.ood:
-            lines.append(f"refused (unanswerable) {self.ood_refused}/{self.ood} "
-                         f"= {self.ood_refused / self.ood:.2f}")
+            lines.append(
+                f"refused (unanswerable) {self.ood_refused}/{self.ood} "
+                f"= {self.ood_refused / self.ood:.2f}"
+            )
         return "\n".join(lines)
 
     def to_json(self) -> dict:

@@ -106,8 +106,9 @@ def load_sources(path: Path) -> list[Source]:
         raise SourceError(f"{path}: not valid TOML ({exc})") from exc
     unknown_top = set(data) - {"source"}
     if unknown_top:
-        raise SourceError(f"{path}: unknown top-level key(s) {sorted(unknown_top)}; "
-                          "expected [[source]] tables")
+        raise SourceError(
+            f"{path}: unknown top-level key(s) {sorted(unknown_top)}; expected [[source]] tables"
+        )
     raw = data.get("source", [])
     if not isinstance(raw, list) or not raw:
         raise SourceError(f"{path}: no [[source]] entries")
@@ -122,8 +123,9 @@ def load_sources(path: Path) -> list[Source]:
             where = f"{path}: source {name.strip()!r}"
         unknown = set(entry) - _SOURCE_KEYS
         if unknown:
-            raise SourceError(f"{where}: unknown key(s) {sorted(unknown)}; "
-                              f"allowed: {sorted(_SOURCE_KEYS)}")
+            raise SourceError(
+                f"{where}: unknown key(s) {sorted(unknown)}; allowed: {sorted(_SOURCE_KEYS)}"
+            )
         for key in ("name", "feed", "lang"):
             if not isinstance(entry.get(key), str) or not entry[key].strip():
                 raise SourceError(f"{where}: '{key}' is required (a non-empty string)")
@@ -148,8 +150,12 @@ def load_sources(path: Path) -> list[Source]:
         if not isinstance(hosts, list) or not all(isinstance(h, str) and h for h in hosts):
             raise SourceError(f"{where}: 'hosts' must be a list of host names")
         source = Source(
-            name=entry["name"].strip(), feed=feed, lang=entry["lang"].strip().lower(),
-            body_xpath=xpath.strip() if xpath else None, enabled=enabled, hosts=tuple(hosts),
+            name=entry["name"].strip(),
+            feed=feed,
+            lang=entry["lang"].strip().lower(),
+            body_xpath=xpath.strip() if xpath else None,
+            enabled=enabled,
+            hosts=tuple(hosts),
         )
         if source.slug in seen:
             raise SourceError(f"{where}: duplicate source name")
@@ -262,10 +268,27 @@ class FetchReport:
     def render(self, max_reasons: int = 20) -> str:
         """A plain-text table, then the skipped entries with their reasons."""
         head = ("source", "feed", "added", "updated", "unchanged", "skipped")
-        rows = [(s.name, s.feed_status, str(s.added), str(s.updated), str(s.unchanged),
-                 str(len(s.skipped))) for s in self.sources]
-        rows.append(("total", "", str(self.added), str(self.updated), str(self.unchanged),
-                     str(len(self.skipped))))
+        rows = [
+            (
+                s.name,
+                s.feed_status,
+                str(s.added),
+                str(s.updated),
+                str(s.unchanged),
+                str(len(s.skipped)),
+            )
+            for s in self.sources
+        ]
+        rows.append(
+            (
+                "total",
+                "",
+                str(self.added),
+                str(self.updated),
+                str(self.unchanged),
+                str(len(self.skipped)),
+            )
+        )
         widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
 
         def line(r: tuple[str, ...]) -> str:
@@ -449,7 +472,7 @@ class PoliteClient:
         opts = self.options
         for attempt in range(opts.max_retries + 1):
             last = attempt == opts.max_retries
-            wait = min(opts.backoff_max, opts.backoff_base * (2 ** attempt))
+            wait = min(opts.backoff_max, opts.backoff_base * (2**attempt))
             try:
                 resp = self._once(url, headers, max_bytes)
             except _Failure as exc:
@@ -460,8 +483,9 @@ class PoliteClient:
                 if resp.status not in _RETRY_STATUS:
                     return resp
                 if last:
-                    raise _Failure(f"HTTP {resp.status} (after {attempt + 1} tries)",
-                                   transient=True)
+                    raise _Failure(
+                        f"HTTP {resp.status} (after {attempt + 1} tries)", transient=True
+                    )
                 retry_after = resp.headers.get("retry-after", "")
                 if retry_after.isdigit():
                     wait = max(wait, min(float(retry_after), opts.backoff_max))
@@ -484,21 +508,22 @@ class PoliteClient:
         self.requests += 1
         sent = {"User-Agent": self.options.user_agent, **headers}
         try:
-            with self.client.stream("GET", url, headers=sent, timeout=self.options.timeout,
-                                    follow_redirects=False) as r:
+            with self.client.stream(
+                "GET", url, headers=sent, timeout=self.options.timeout, follow_redirects=False
+            ) as r:
                 resp = _Response(str(r.url), r.status_code, r.headers)
                 if r.status_code != 200:
                     return resp  # status only; a 304/4xx/5xx body is of no use
                 length = r.headers.get("content-length", "")
                 if length.isdigit() and int(length) > max_bytes:
-                    raise _Failure(f"too large ({int(length)} bytes > {max_bytes})",
-                                   transient=False)
+                    raise _Failure(
+                        f"too large ({int(length)} bytes > {max_bytes})", transient=False
+                    )
                 body = bytearray()
                 for chunk in r.iter_bytes():
                     body += chunk
                     if len(body) > max_bytes:
-                        raise _Failure(f"too large (more than {max_bytes} bytes)",
-                                       transient=False)
+                        raise _Failure(f"too large (more than {max_bytes} bytes)", transient=False)
                 resp.body = bytes(body)
                 return resp
         except httpx.TimeoutException as exc:
@@ -508,8 +533,9 @@ class PoliteClient:
         except httpx.DecodingError as exc:
             raise _Failure(f"undecodable response ({exc})", transient=False) from exc
         except httpx.TransportError as exc:
-            raise _Failure(f"connection error ({type(exc).__name__}: {exc})",
-                           transient=True) from exc
+            raise _Failure(
+                f"connection error ({type(exc).__name__}: {exc})", transient=True
+            ) from exc
 
     def robots_allow(self, url: str) -> bool:
         """robots.txt verdict for our agent; an unreachable or absent file allows."""
@@ -568,8 +594,14 @@ def _conditional(saved: dict | None) -> dict[str, str]:
 
 
 class _Run:
-    def __init__(self, settings: IndexSettings, http: PoliteClient, state: FetchState,
-                 options: FetchOptions, since: dt.date | None) -> None:
+    def __init__(
+        self,
+        settings: IndexSettings,
+        http: PoliteClient,
+        state: FetchState,
+        options: FetchOptions,
+        since: dt.date | None,
+    ) -> None:
         self.content_dir = Path(settings.content_dir)
         self.http = http
         self.state = state
@@ -682,21 +714,24 @@ class _Run:
         self.state.entries[url] = {"stamp": stamp, "id": article.id, **page_validators}
         return True
 
-    def _page(self, src: Source, entry: FeedEntry, seen: dict | None,
-              rep: SourceReport) -> tuple[Article, dict[str, str]] | None:
+    def _page(
+        self, src: Source, entry: FeedEntry, seen: dict | None, rep: SourceReport
+    ) -> tuple[Article, dict[str, str]] | None:
         """Download and extract an entry's page; ``None`` on 304. Raises :class:`_Failure`."""
         url = entry.url
         if self.pages_left <= 0:
-            raise _Failure(f"page limit reached (max_pages={self.options.max_pages}); "
-                           "next run", transient=True)
+            raise _Failure(
+                f"page limit reached (max_pages={self.options.max_pages}); next run", transient=True
+            )
         if not self.http.robots_allow(url):
             raise _Failure("disallowed by robots.txt", transient=False)
         self.pages_left -= 1
         rep.page_requests += 1
         have_file = bool(seen and seen.get("id") and self._path(seen["id"]).exists())
         headers = _conditional(seen) if have_file and not self.options.force else {}
-        resp = self.http.get(url, headers=headers, max_bytes=self.options.max_bytes,
-                             allowed=src.allows)
+        resp = self.http.get(
+            url, headers=headers, max_bytes=self.options.max_bytes, allowed=src.allows
+        )
         if resp.status == 304 and headers:
             return None
         if resp.status != 200:
@@ -707,8 +742,14 @@ class _Run:
             raise _Failure("not an HTML page (no content type, not markup)", transient=False)
         try:
             article = article_from_html(
-                resp.body, resp.url, source=src.name, lang=src.lang, body_xpath=src.body_xpath,
-                encoding=resp.charset, title=entry.title or None, date=entry.date,
+                resp.body,
+                resp.url,
+                source=src.name,
+                lang=src.lang,
+                body_xpath=src.body_xpath,
+                encoding=resp.charset,
+                title=entry.title or None,
+                date=entry.date,
             )
         except ExtractionError as exc:
             raise _Failure(f"extraction failed: {exc}", transient=False) from exc
@@ -754,8 +795,9 @@ def fetch_all(
     return report
 
 
-def main_fetch(settings: IndexSettings, source: str | None = None,
-               since: dt.date | None = None) -> int:
+def main_fetch(
+    settings: IndexSettings, source: str | None = None, since: dt.date | None = None
+) -> int:
     """CLI entry: print the report; 0 unless nothing could be fetched (1), 2 on bad usage."""
     try:
         report = fetch_all(settings, source=source, since=since)

@@ -26,12 +26,13 @@ class FusionParams:
 
 # Tuned with `python -m index eval ../shared/eval/dev.jsonl --ood ../shared/eval/dev_ood.jsonl`.
 PARAMS = {
-    "e5": FusionParams(lexical_weight=0.4, min_coverage=0.33, max_unknown=0.4,
-                       cross_lingual_z=2.8),
-    "minilm": FusionParams(lexical_weight=0.7, min_coverage=0.33, max_unknown=0.4,
-                           cross_lingual_z=2.8),
-    "other": FusionParams(lexical_weight=0.5, min_coverage=0.33, max_unknown=0.4,
-                          cross_lingual_z=3.0),
+    "e5": FusionParams(lexical_weight=0.4, min_coverage=0.33, max_unknown=0.4, cross_lingual_z=2.8),
+    "minilm": FusionParams(
+        lexical_weight=0.7, min_coverage=0.33, max_unknown=0.4, cross_lingual_z=2.8
+    ),
+    "other": FusionParams(
+        lexical_weight=0.5, min_coverage=0.33, max_unknown=0.4, cross_lingual_z=3.0
+    ),
 }
 
 
@@ -50,7 +51,11 @@ class Signals:
 
 
 def fuse(
-    bm: np.ndarray, bm_max: float, cos: np.ndarray, mu: float, sigma: float,
+    bm: np.ndarray,
+    bm_max: float,
+    cos: np.ndarray,
+    mu: float,
+    sigma: float,
     params: FusionParams,
 ) -> tuple[np.ndarray, Signals]:
     z = (cos - mu) / sigma

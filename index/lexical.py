@@ -69,14 +69,16 @@ def _edits1(word: str) -> set[str]:
     return set(deletes + transposes + replaces + inserts)
 
 
-_ACR_AFTER = re.compile(r"([^\W\d_][^().;:!?«»\n]{2,90}?)\s*\(\s*([A-Z][A-Za-z]{1,7}|[A-Z]{2,8})\s*\)")
+_ACR_AFTER = re.compile(
+    r"([^\W\d_][^().;:!?«»\n]{2,90}?)\s*\(\s*([A-Z][A-Za-z]{1,7}|[A-Z]{2,8})\s*\)"
+)
 _ACR_DASH = re.compile(r"([^\W\d_][^().;:!?«»\n–—]{2,90}?)\s+[–—]\s+([A-Z]{2,8})\b")
 _ACR_BEFORE = re.compile(r"\b([A-Z]{2,8})\s*\(\s*([^\W\d_][^()\n]{3,80}?)\s*\)")
 
 
 def _expansion_for(acronym: str, phrase: str) -> str | None:
     """The shortest tail of ``phrase`` whose first word starts like the acronym."""
-    tokens = [t for t in re.split(r"[\s’'\-]+", phrase.strip(" «»\"“”")) if t]
+    tokens = [t for t in re.split(r"[\s’'\-]+", phrase.strip(' «»"“”')) if t]
     first = fold(acronym[0])
     for n in range(1, min(len(tokens), len(acronym) + 3) + 1):
         cand = tokens[-n:]

@@ -52,8 +52,14 @@ def _cut_at_word(text: str, start: int, limit: int) -> int:
 
 def quote_text(raw: str) -> str:
     """What the reader sees: markdown heading marks and footnote markers removed."""
-    lines = [re.sub(r"^(?:#{1,6}\s+|\[\^\d+\]:\s*)", "", ln) for ln in raw.split("\n") if ln.strip()]
-    return clean_display(" — ".join(lines)) if len(lines) > 1 else clean_display(lines[0] if lines else "")
+    lines = [
+        re.sub(r"^(?:#{1,6}\s+|\[\^\d+\]:\s*)", "", ln) for ln in raw.split("\n") if ln.strip()
+    ]
+    return (
+        clean_display(" — ".join(lines))
+        if len(lines) > 1
+        else clean_display(lines[0] if lines else "")
+    )
 
 
 # WICG Text Fragments: these characters are syntax inside the directive and must be escaped.

@@ -96,15 +96,22 @@ class Engine:
 
     # ------------------------------------------------------------------ loading
     @classmethod
-    def open(cls, settings: IndexSettings | None = None, embedder: Embedder | None = None,
-             *, build_if_missing: bool = True) -> Engine:
+    def open(
+        cls,
+        settings: IndexSettings | None = None,
+        embedder: Embedder | None = None,
+        *,
+        build_if_missing: bool = True,
+    ) -> Engine:
         settings = settings or IndexSettings()
         embedder = embedder or Embedder(settings)
         snap = cls._load_current(settings, embedder, build_if_missing=build_if_missing)
         return cls(settings, embedder, snap)
 
     @staticmethod
-    def _load_current(settings: IndexSettings, embedder: Embedder, *, build_if_missing: bool) -> Snapshot:
+    def _load_current(
+        settings: IndexSettings, embedder: Embedder, *, build_if_missing: bool
+    ) -> Snapshot:
         from index.build import build_index
 
         try:
@@ -136,8 +143,9 @@ class Engine:
                     raise IndexUnavailable(f"index {version} was built with {manifest.model_id}")
                 snap = Snapshot(folder, manifest)
             except (IndexUnavailable, OSError, ValueError) as exc:
-                log.error("new index version refused, keeping %s: %s",
-                          self._snap.manifest.version, exc)
+                log.error(
+                    "new index version refused, keeping %s: %s", self._snap.manifest.version, exc
+                )
                 return False
             self._snap = snap
             log.info("switched to index version %s", version)
@@ -165,8 +173,11 @@ class Engine:
             except ValueError:
                 refreshed = None
         return IndexInfo(
-            version=m.version, built_at=dt.datetime.fromisoformat(m.built_at),
-            model_id=m.model_id, articles=m.articles, passages=m.passages,
+            version=m.version,
+            built_at=dt.datetime.fromisoformat(m.built_at),
+            model_id=m.model_id,
+            articles=m.articles,
+            passages=m.passages,
             newest_article=dt.date.fromisoformat(m.newest_article) if m.newest_article else None,
             content_refreshed_at=refreshed,
         )
@@ -190,8 +201,9 @@ class Engine:
         version = snap.manifest.version
         q = sanitize(query)
         if not re.search(r"[^\W_]", q):
-            return Answer(query=query, answered=False, results=[], reason="empty",
-                          index_version=version)
+            return Answer(
+                query=query, answered=False, results=[], reason="empty", index_version=version
+            )
         aq = analyze_query(q, snap.vocab, snap.acronyms)
         qvec = self._embed_query(aq.text)
         bm = snap.lexical.scores(aq.terms)
@@ -202,23 +214,37 @@ class Engine:
         cand = np.unique(np.concatenate([vec_ids.astype(np.int64), bm_ids.astype(np.int64)]))
         cos = snap.vector.similarity(qvec, cand).astype(np.float32)
         sample_cos = snap.sample @ qvec
-        fused, signals = fuse(bm[cand], float(bm.max()) if n else 0.0, cos,
-                              float(sample_cos.mean()), float(sample_cos.std()) or 1e-6,
-                              self.params)
+        fused, signals = fuse(
+            bm[cand],
+            float(bm.max()) if n else 0.0,
+            cos,
+            float(sample_cos.mean()),
+            float(sample_cos.std()) or 1e-6,
+            self.params,
+        )
         order = np.argsort(-fused)
         coverage = max(
-            _coverage(aq.core_terms, terms(snap.passages[int(cand[i])].text + " "
-                      + snap.articles[snap.passages[int(cand[i])].article_id].title),
-                      snap.lexical.idf)
+            _coverage(
+                aq.core_terms,
+                terms(
+                    snap.passages[int(cand[i])].text
+                    + " "
+                    + snap.articles[snap.passages[int(cand[i])].article_id].title
+                ),
+                snap.lexical.idf,
+            )
             for i in order[:3]
         )
-        evidence = Evidence(coverage=coverage, unknown=_unknown_share(aq.core_terms, snap.lexical.idf),
-                            foreign=detect_lang(q) != "fr")
+        evidence = Evidence(
+            coverage=coverage,
+            unknown=_unknown_share(aq.core_terms, snap.lexical.idf),
+            foreign=detect_lang(q) != "fr",
+        )
         if abstain(signals, evidence, self.params):
-            return Answer(query=query, answered=False, results=[], reason="no_match",
-                          index_version=version)
-        chosen = _diversify([(int(cand[i]), float(fused[i])) for i in order], snap, k,
-                            self.params)
+            return Answer(
+                query=query, answered=False, results=[], reason="no_match", index_version=version
+            )
+        chosen = _diversify([(int(cand[i]), float(fused[i])) for i in order], snap, k, self.params)
         qterms = set(aq.terms)
         results = [self._result(snap, pid, score, qterms) for pid, score in chosen]
         return Answer(query=query, answered=True, results=results, index_version=version)
@@ -229,9 +255,15 @@ class Engine:
         s, e = select_quote(p.text, qterms, snap.lexical.idf)
         quote = quote_text(p.text[s:e])
         return Result(
-            quote=quote, title=art.title, url=text_fragment_url(art.url, quote),
-            article_url=art.url, date=art.date, score=score, passage_id=p.id,
-            article_id=art.id, source=art.source,
+            quote=quote,
+            title=art.title,
+            url=text_fragment_url(art.url, quote),
+            article_url=art.url,
+            date=art.date,
+            score=score,
+            passage_id=p.id,
+            article_id=art.id,
+            source=art.source,
         )
 
 
@@ -256,8 +288,9 @@ def _unknown_share(query_terms: list[str], idf: dict[str, float]) -> float:
     return sum(top for t in unique if t not in idf) / total if total else 1.0
 
 
-def _diversify(ranked: list[tuple[int, float]], snap: Snapshot, k: int,
-               params: FusionParams) -> list[tuple[int, float]]:
+def _diversify(
+    ranked: list[tuple[int, float]], snap: Snapshot, k: int, params: FusionParams
+) -> list[tuple[int, float]]:
     """Best first, minus near-duplicates (the same text twice, e.g. a republished passage), and
     minus results far below the best one: those are noise, not answers."""
     if not ranked:
@@ -268,7 +301,10 @@ def _diversify(ranked: list[tuple[int, float]], snap: Snapshot, k: int,
     for pid, score in ranked:
         if len(chosen) >= k or score < best * params.relative_floor:
             break
-        if chosen and float(np.max(vecs[[c for c, _ in chosen]] @ vecs[pid])) > params.duplicate_cosine:
+        if (
+            chosen
+            and float(np.max(vecs[[c for c, _ in chosen]] @ vecs[pid])) > params.duplicate_cosine
+        ):
             continue
         chosen.append((pid, score))
     return chosen

@@ -108,7 +108,9 @@ def current_version(index_dir: Path) -> str | None:
     return name or None
 
 
-def open_version(index_dir: Path, version: str | None = None, *, verify: bool = True) -> tuple[Path, Manifest]:
+def open_version(
+    index_dir: Path, version: str | None = None, *, verify: bool = True
+) -> tuple[Path, Manifest]:
     """The folder and manifest of a published version, checked against its checksums."""
     version = version or current_version(index_dir)
     if not version:
@@ -123,5 +125,7 @@ def open_version(index_dir: Path, version: str | None = None, *, verify: bool = 
             if not path.is_file():
                 raise IndexUnavailable(f"index version {version} lacks {name}: rebuild it")
             if _sha256(path) != digest:
-                raise IndexUnavailable(f"index version {version}: {name} is corrupt (checksum): rebuild it")
+                raise IndexUnavailable(
+                    f"index version {version}: {name} is corrupt (checksum): rebuild it"
+                )
     return folder, manifest

@@ -70,8 +70,9 @@ def _entry_date(entry: dict) -> dt.date | None:
 
 def _entry_url(entry: dict, base: str) -> str | None:
     candidates = [entry.get("link")]
-    candidates += [ln.get("href") for ln in entry.get("links", [])
-                   if ln.get("rel", "alternate") == "alternate"]
+    candidates += [
+        ln.get("href") for ln in entry.get("links", []) if ln.get("rel", "alternate") == "alternate"
+    ]
     candidates.append(entry.get("id"))
     for cand in candidates:
         if not cand or not isinstance(cand, str):
@@ -91,8 +92,11 @@ def _untracked(url: str) -> str:
     parts = urlsplit(url)
     if not parts.query:
         return url
-    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
-             if not _TRACKING.match(k.lower())]
+    query = [
+        (k, v)
+        for k, v in parse_qsl(parts.query, keep_blank_values=True)
+        if not _TRACKING.match(k.lower())
+    ]
     return urlunsplit(parts._replace(query=urlencode(query)))
 
 
@@ -109,7 +113,8 @@ def _content_html(entry: dict) -> str | None:
         if best is None:
             best = (
                 "".join(f"<p>{html.escape(p)}</p>" for p in re.split(r"\n\s*\n", value))
-                if kind == "text/plain" else value
+                if kind == "text/plain"
+                else value
             )
     return best
 
@@ -147,14 +152,16 @@ def parse_feed(data: bytes, feed_url: str, *, content_type: str | None = None) -
         if url is None:
             dropped += 1
             continue
-        entries.append(FeedEntry(
-            url=url,
-            title=" ".join(_plain(raw.get("title") or "").split()),
-            date=_entry_date(raw),
-            summary_html=raw.get("summary") or "",
-            content_html=_content_html(raw),
-            updated=dict.get(raw, "updated") or dict.get(raw, "published") or None,
-        ))
+        entries.append(
+            FeedEntry(
+                url=url,
+                title=" ".join(_plain(raw.get("title") or "").split()),
+                date=_entry_date(raw),
+                summary_html=raw.get("summary") or "",
+                content_html=_content_html(raw),
+                updated=dict.get(raw, "updated") or dict.get(raw, "published") or None,
+            )
+        )
     info = parsed.get("feed") or {}
     lang = info.get("language") or None
     return Feed(

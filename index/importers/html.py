@@ -45,7 +45,7 @@ def _cp1252_fallback(exc: UnicodeError) -> tuple[str, int]:
     """Decode the bytes that are not UTF-8 as Windows-1252 (Latin-1 for its 5 holes)."""
     if not isinstance(exc, UnicodeDecodeError):
         raise exc
-    bad = exc.object[exc.start:exc.end]
+    bad = exc.object[exc.start : exc.end]
     chars = []
     for byte in bad:
         try:
@@ -81,8 +81,11 @@ def decode_html(data: bytes, declared: str | None = None) -> str:
     charset (HTTP header or ``<meta>``), then UTF-8 where every invalid byte is read as
     Windows-1252: this decodes a Latin-1 page declared UTF-8, and even a page mixing both.
     """
-    for bom, codec in ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16"),
-                       (codecs.BOM_UTF16_BE, "utf-16")):
+    for bom, codec in (
+        (codecs.BOM_UTF8, "utf-8"),
+        (codecs.BOM_UTF16_LE, "utf-16"),
+        (codecs.BOM_UTF16_BE, "utf-16"),
+    ):
         if data.startswith(bom):
             return data.decode(codec, errors="replace").lstrip("\ufeff")
     try:
@@ -152,20 +155,80 @@ def parse_fragment(text: str) -> lxml.html.HtmlElement:
 
 
 _DROP_ALWAYS = {
-    "script", "style", "noscript", "template", "svg", "math", "button", "input", "select",
-    "textarea", "label", "iframe", "object", "embed", "canvas", "audio", "video",
+    "script",
+    "style",
+    "noscript",
+    "template",
+    "svg",
+    "math",
+    "button",
+    "input",
+    "select",
+    "textarea",
+    "label",
+    "iframe",
+    "object",
+    "embed",
+    "canvas",
+    "audio",
+    "video",
 }
 _DROP_TAGS = {"form", "nav", "dialog"}
-_DROP_ROLES = {"navigation", "banner", "contentinfo", "complementary", "dialog", "alertdialog",
-               "search", "menu", "menubar", "toolbar"}
+_DROP_ROLES = {
+    "navigation",
+    "banner",
+    "contentinfo",
+    "complementary",
+    "dialog",
+    "alertdialog",
+    "search",
+    "menu",
+    "menubar",
+    "toolbar",
+}
 # Class/id tokens of page furniture. Matched on whole hyphen/underscore-separated words.
 _JUNK_WORDS = (
-    "cookie", "cookies", "consent", "gdpr", "rgpd", "share", "sharing", "sharedaddy", "social",
-    "socials", "comment", "comments", "respond", "newsletter", "related", "breadcrumb",
-    "breadcrumbs", "navigation", "menu", "sidebar", "widget", "widgets", "popup", "modal",
-    "advert", "ads", "sponsor", "subscribe", "skip", "screen-reader-text", "post-navigation",
-    "entry-meta", "entry-footer", "tags-links", "cat-links", "author-bio", "print",
-    "jp-relatedposts", "date", "byline", "posted-on",
+    "cookie",
+    "cookies",
+    "consent",
+    "gdpr",
+    "rgpd",
+    "share",
+    "sharing",
+    "sharedaddy",
+    "social",
+    "socials",
+    "comment",
+    "comments",
+    "respond",
+    "newsletter",
+    "related",
+    "breadcrumb",
+    "breadcrumbs",
+    "navigation",
+    "menu",
+    "sidebar",
+    "widget",
+    "widgets",
+    "popup",
+    "modal",
+    "advert",
+    "ads",
+    "sponsor",
+    "subscribe",
+    "skip",
+    "screen-reader-text",
+    "post-navigation",
+    "entry-meta",
+    "entry-footer",
+    "tags-links",
+    "cat-links",
+    "author-bio",
+    "print",
+    "jp-relatedposts",
+    "date",
+    "byline",
+    "posted-on",
 )
 _JUNK = re.compile(
     r"(?:^|[-_\s])(?:" + "|".join(re.escape(w) for w in _JUNK_WORDS) + r")(?:$|[-_\s])", re.I
@@ -269,8 +332,14 @@ def _note_block(target: etree._Element) -> etree._Element | None:
     near = [target, *list(target.iterancestors())[:3]]
     block = next((el for el in near if el.tag == "li"), None)
     if block is None:
-        block = next((el for el in near[:2] if isinstance(el.tag, str)
-                      and el.tag in _BLOCKS_FOR_NOTES and _text_len(el) > 0), None)
+        block = next(
+            (
+                el
+                for el in near[:2]
+                if isinstance(el.tag, str) and el.tag in _BLOCKS_FOR_NOTES and _text_len(el) > 0
+            ),
+            None,
+        )
     if block is None or block.tag in _NEVER_DROP:
         return None
     if _text_len(block) > MAX_NOTE_CHARS or any(
@@ -313,9 +382,12 @@ def take_footnotes(root: etree._Element) -> list[tuple[str, str]]:
         text = "".join(a.itertext()).strip()
         while True:
             parent = unit.getparent()
-            if (parent is None or not isinstance(parent.tag, str)
-                    or parent.tag not in _INLINE_WRAPPERS
-                    or "".join(parent.itertext()).strip() != text):
+            if (
+                parent is None
+                or not isinstance(parent.tag, str)
+                or parent.tag not in _INLINE_WRAPPERS
+                or "".join(parent.itertext()).strip() != text
+            ):
                 break
             unit = parent
         back_ids = {el.get("id") for el in (unit, *unit.iter()) if el.get("id")}
@@ -361,17 +433,79 @@ def _drop_notes_container(container: etree._Element | None) -> None:
 _HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
 _LISTS = frozenset({"ul", "ol", "menu"})
 _BLOCKS = {
-    "p", "div", "section", "article", "main", "header", "footer", "aside", "blockquote",
-    "figure", "figcaption", "pre", "address", "details", "summary", "center", "body", "html",
-    "fieldset", "hgroup", "dl", "dt", "dd", "li", "table", "hr", "doc",
+    "p",
+    "div",
+    "section",
+    "article",
+    "main",
+    "header",
+    "footer",
+    "aside",
+    "blockquote",
+    "figure",
+    "figcaption",
+    "pre",
+    "address",
+    "details",
+    "summary",
+    "center",
+    "body",
+    "html",
+    "fieldset",
+    "hgroup",
+    "dl",
+    "dt",
+    "dd",
+    "li",
+    "table",
+    "hr",
+    "doc",
 }
-_SKIP = {"script", "style", "noscript", "template", "svg", "math", "button", "input", "select",
-         "textarea", "iframe", "object", "embed", "canvas", "audio", "video", "img", "picture",
-         "graphic", "head", "title", "meta", "link", "form", "nav"}
+_SKIP = {
+    "script",
+    "style",
+    "noscript",
+    "template",
+    "svg",
+    "math",
+    "button",
+    "input",
+    "select",
+    "textarea",
+    "iframe",
+    "object",
+    "embed",
+    "canvas",
+    "audio",
+    "video",
+    "img",
+    "picture",
+    "graphic",
+    "head",
+    "title",
+    "meta",
+    "link",
+    "form",
+    "nav",
+}
 # trafilatura's XML vocabulary, mapped onto HTML.
-_XML_TAGS = {"head": "h2", "list": "ul", "item": "li", "quote": "blockquote", "lb": "br",
-             "row": "tr", "cell": "td", "hi": "span", "ref": "a", "del": "s", "graphic": "img",
-             "code": "code", "main": "main", "doc": "doc", "comments": "skip"}
+_XML_TAGS = {
+    "head": "h2",
+    "list": "ul",
+    "item": "li",
+    "quote": "blockquote",
+    "lb": "br",
+    "row": "tr",
+    "cell": "td",
+    "hi": "span",
+    "ref": "a",
+    "del": "s",
+    "graphic": "img",
+    "code": "code",
+    "main": "main",
+    "doc": "doc",
+    "comments": "skip",
+}
 _BR = "\x00"
 
 
@@ -473,8 +607,11 @@ def render_blocks(root: etree._Element, *, xml: bool = False) -> list[str]:
             rows = []
             for row in el.iter():
                 if _tag(row, xml) == "tr":
-                    cells = [_inline_text(c, xml).replace("\n", " ") for c in row
-                             if _tag(c, xml) in ("td", "th")]
+                    cells = [
+                        _inline_text(c, xml).replace("\n", " ")
+                        for c in row
+                        if _tag(c, xml) in ("td", "th")
+                    ]
                     cells = [c for c in cells if c]
                     if cells:
                         rows.append(" | ".join(cells))
@@ -559,8 +696,11 @@ def _json_ld(root: etree._Element) -> list[dict]:
         elif isinstance(node, dict):
             kind = node.get("@type")
             kinds = kind if isinstance(kind, list) else [kind]
-            if any(isinstance(k, str) and (k.endswith("Article") or k in ("BlogPosting",
-                   "WebPage", "Report")) for k in kinds):
+            if any(
+                isinstance(k, str)
+                and (k.endswith("Article") or k in ("BlogPosting", "WebPage", "Report"))
+                for k in kinds
+            ):
                 found.append(node)
             if "@graph" in node:
                 visit(node["@graph"])
@@ -573,8 +713,11 @@ def _json_ld(root: etree._Element) -> list[dict]:
         except ValueError:
             continue
     # Articles before generic web pages.
-    found.sort(key=lambda d: 0 if "Article" in str(d.get("@type")) or
-               "BlogPosting" in str(d.get("@type")) else 1)
+    found.sort(
+        key=lambda d: (
+            0 if "Article" in str(d.get("@type")) or "BlogPosting" in str(d.get("@type")) else 1
+        )
+    )
     return found
 
 
@@ -615,7 +758,8 @@ def _host(url: str) -> str:
 def _canonical(root: etree._Element, fetched_url: str) -> str:
     """``link rel=canonical`` or ``og:url`` when it stays on the fetched site, else the URL."""
     candidates = [
-        el.get("href") for el in root.iter("link")
+        el.get("href")
+        for el in root.iter("link")
         if "canonical" in (el.get("rel") or "").lower().split()
     ]
     candidates.append(_meta(root, "og:url"))
@@ -670,20 +814,29 @@ def article_from_html(
     ld = _json_ld(root)
     site = _meta(root, "og:site_name")
 
-    page_title = (
-        next((d["headline"] for d in ld if isinstance(d.get("headline"), str)), None)
-        or _meta(root, "og:title", "twitter:title")
-    )
+    page_title = next(
+        (d["headline"] for d in ld if isinstance(d.get("headline"), str)), None
+    ) or _meta(root, "og:title", "twitter:title")
     published = (
-        parse_date(_meta(root, "article:published_time", "og:published_time", "date",
-                         "dc.date", "dcterms.date"))
-        or next((parse_date(d.get("datePublished")) for d in ld if d.get("datePublished")),
-                None)
+        parse_date(
+            _meta(
+                root,
+                "article:published_time",
+                "og:published_time",
+                "date",
+                "dc.date",
+                "dcterms.date",
+            )
+        )
+        or next((parse_date(d.get("datePublished")) for d in ld if d.get("datePublished")), None)
         or _time_date(root)
     )
     canonical = _canonical(root, url)
-    page_lang = _lang(root.get("lang") or root.get("{http://www.w3.org/XML/1998/namespace}lang")
-                      or _meta(root, "og:locale", "content-language"))
+    page_lang = _lang(
+        root.get("lang")
+        or root.get("{http://www.w3.org/XML/1998/namespace}lang")
+        or _meta(root, "og:locale", "content-language")
+    )
 
     any_time = _time_date(root, anywhere=True)  # before cleaning drops "date" furniture
     notes = take_footnotes(root)
@@ -699,14 +852,20 @@ def article_from_html(
                 clean_tree(el)
                 blocks.extend(render_blocks(el))
         else:
-            log.warning("body_xpath %r matched nothing on %s; using generic extraction",
-                        body_xpath, url)
+            log.warning(
+                "body_xpath %r matched nothing on %s; using generic extraction", body_xpath, url
+            )
     doc = None
     if blocks is None:
         clean_tree(root)
         doc = trafilatura.bare_extraction(
-            copy.deepcopy(root), url=url, with_metadata=True, include_comments=False,
-            include_tables=True, include_images=False, include_links=False,
+            copy.deepcopy(root),
+            url=url,
+            with_metadata=True,
+            include_comments=False,
+            include_tables=True,
+            include_images=False,
+            include_links=False,
             include_formatting=False,
         )
         blocks = []
@@ -714,13 +873,18 @@ def article_from_html(
             _restore_headings(doc.body, root)
             blocks = render_blocks(doc.body, xml=True)
 
-    final_title = _clean_title(page_title or (doc.title if doc is not None and doc.title else "")
-                               or title or _title_tag(root) or "", site)
+    final_title = _clean_title(
+        page_title
+        or (doc.title if doc is not None and doc.title else "")
+        or title
+        or _title_tag(root)
+        or "",
+        site,
+    )
     if not final_title:
         raise ExtractionError("no title found on the page")
     final_date = (
-        published or date or (parse_date(doc.date) if doc is not None else None)
-        or any_time
+        published or date or (parse_date(doc.date) if doc is not None else None) or any_time
     )
     if final_date is None:
         raise ExtractionError("no publication date found on the page")
@@ -743,8 +907,11 @@ def article_from_html(
 def _time_date(root: etree._Element, *, anywhere: bool = False) -> dt.date | None:
     """Date of a ``<time datetime>`` marked as the publication, or inside the article."""
     times = [el for el in root.iter("time") if el.get("datetime")]
-    marked = [el for el in times if el.get("itemprop") == "datePublished"
-              or "published" in (el.get("class") or "")]
+    marked = [
+        el
+        for el in times
+        if el.get("itemprop") == "datePublished" or "published" in (el.get("class") or "")
+    ]
     inside = [el for el in times if any(a.tag in ("article", "main") for a in el.iterancestors())]
     for el in marked + inside + (times if anywhere else []):
         date = parse_date(el.get("datetime"))
@@ -762,12 +929,16 @@ def _restore_headings(body: etree._Element, root: etree._Element) -> None:
     if any(_tag(el, True) == "h2" for el in body.iter()):
         return
     order = list(root.iter())
-    heads = [(i, el) for i, el in enumerate(order)
-             if isinstance(el.tag, str) and el.tag in ("h2", "h3", "h4", "h5", "h6")]
+    heads = [
+        (i, el)
+        for i, el in enumerate(order)
+        if isinstance(el.tag, str) and el.tag in ("h2", "h3", "h4", "h5", "h6")
+    ]
     if not heads:
         return
-    texts = [" ".join("".join(el.itertext()).split()) if isinstance(el.tag, str) else ""
-             for el in order]
+    texts = [
+        " ".join("".join(el.itertext()).split()) if isinstance(el.tag, str) else "" for el in order
+    ]
     prev = None
     for block in list(body):
         key = " ".join("".join(block.itertext()).split())[:60]

@@ -20,9 +20,21 @@ ORIGIN_BASE = "https://www.laquadrature.net"
 ORIGIN_SOURCE = "La Quadrature du Net"
 
 MONTHS = {
-    "janvier": 1, "février": 2, "fevrier": 2, "mars": 3, "avril": 4, "mai": 5, "juin": 6,
-    "juillet": 7, "août": 8, "aout": 8, "septembre": 9, "octobre": 10, "novembre": 11,
-    "décembre": 12, "decembre": 12,
+    "janvier": 1,
+    "février": 2,
+    "fevrier": 2,
+    "mars": 3,
+    "avril": 4,
+    "mai": 5,
+    "juin": 6,
+    "juillet": 7,
+    "août": 8,
+    "aout": 8,
+    "septembre": 9,
+    "octobre": 10,
+    "novembre": 11,
+    "décembre": 12,
+    "decembre": 12,
 }
 _MONTH_RE = "|".join(sorted(MONTHS, key=len, reverse=True))
 _DAYS = "lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche"
@@ -83,8 +95,14 @@ def import_mirror(text: str) -> SeedResult:
         url = derived_permalink(ORIGIN_BASE, date, title)
         articles.append(
             Article(
-                id=article_id(url), title=title, date=date, url=url, source=ORIGIN_SOURCE,
-                lang="fr", body=body, url_derived=True,
+                id=article_id(url),
+                title=title,
+                date=date,
+                url=url,
+                source=ORIGIN_SOURCE,
+                lang="fr",
+                body=body,
+                url_derived=True,
             )
         )
     return SeedResult(articles, warnings)
@@ -97,7 +115,7 @@ def _clean_mirror_body(raw: str) -> tuple[str, list[str]]:
     ref = re.search(r"^\s*References\s*$", raw, re.MULTILINE)
     main = raw
     if ref:
-        main, tail = raw[: ref.start()], raw[ref.start():]
+        main, tail = raw[: ref.start()], raw[ref.start() :]
         tail = ANY_SCRIPT_LINE.sub("", tail)
         for line in tail.split("\n"):
             mnote = re.match(r"^\s*(\d{1,3})\s+(\S.*)$", line)
@@ -158,10 +176,10 @@ def _looks_like_heading(line: str) -> bool:
     if line[-1] in ".:;,…" or URL_LINE.match(line):
         return False
     first = line[0]
-    return first.isupper() or first.isdigit() or first in "«\"“"
+    return first.isupper() or first.isdigit() or first in '«"“'
 
 
-# ------------------------------------------------- a republished article inside another site's menus
+# ---------------------------------------- a republished article inside another site's menus
 
 
 def import_republished(text: str) -> SeedResult:
@@ -193,8 +211,14 @@ def import_republished(text: str) -> SeedResult:
     return SeedResult(
         [
             Article(
-                id=article_id(url), title=title, date=date, url=url, source=ORIGIN_SOURCE,
-                lang="fr", body=body, date_derived=True,
+                id=article_id(url),
+                title=title,
+                date=date,
+                url=url,
+                source=ORIGIN_SOURCE,
+                lang="fr",
+                body=body,
+                date_derived=True,
             )
         ],
         warnings,
@@ -238,9 +262,7 @@ def _date_from_text(text: str) -> tuple[dt.date, list[str]]:
         dated.append(dt.date(int(y), MONTHS[month.lower()], int(d)))
     for month, y in re.findall(rf"\b({_MONTH_RE})\s+(\d{{4}})\b", text, re.I):
         dated.append(dt.date(int(y), MONTHS[month.lower()], 1))
-    years = [d.year for d in dated] or [
-        int(y) for y in re.findall(r"\b(19[89]\d|20\d\d)\b", text)
-    ]
+    years = [d.year for d in dated] or [int(y) for y in re.findall(r"\b(19[89]\d|20\d\d)\b", text)]
     if not years:
         raise ValueError("the page holds no date at all")
     year = max(years)
