@@ -155,3 +155,23 @@ def test_build_requires_a_token(tmp_path) -> None:
     settings = BotSettings(telegram_bot_token=None, store_path=tmp_path / "s")
     with pytest.raises(ValueError, match="TELEGRAM_BOT_TOKEN"):
         build_application(settings, object())  # type: ignore[arg-type]
+
+
+async def test_error_handler_logs_no_user_text_and_tells_the_user(
+    harness: Harness, bot_engine: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    class Exploding:
+        def search(self, query: str, k: int = 5) -> Any:
+            raise ValueError(f"cannot handle {query!r}")
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(bot_engine, name)
+
+    svc = harness.app.bot_data[KEY]
+    svc.engine = Exploding()
+    try:
+        call = await harness.ask(harness.api.new_user(), "question secrète xyzzy")
+    finally:
+        svc.engine = bot_engine
+    assert "erreur" in call["text"]
+    assert "ValueError" in caplog.text and "xyzzy" not in caplog.text

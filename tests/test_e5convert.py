@@ -219,7 +219,13 @@ QUESTIONS = [
 
 @pytest.fixture(scope="module")
 def converted(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return convert_e5(tmp_path_factory.mktemp("e5") / "multilingual-e5-small")
+    # Start from a stale conversion, so the fixture also exercises the replace path.
+    out = tmp_path_factory.mktemp("e5") / "multilingual-e5-small"
+    out.mkdir()
+    (out / STAMP_NAME).write_text('{"converter_version": 0}')
+    (out / "stale.txt").write_text("from an older converter")
+    assert not is_converted(out)
+    return convert_e5(out)
 
 
 @pytest.fixture(scope="module")
@@ -346,7 +352,8 @@ def test_folder_layout(converted: Path) -> None:
     assert len(stamp["source_sha256"]) == 64
     readme = (converted / "README.md").read_text()
     assert "MIT" in readme and "intfloat/multilingual-e5-small" in readme
-    assert not list(converted.parent.glob(".*tmp-*")), "temporary folder left behind"
+    assert not (converted / "stale.txt").exists()
+    assert [p.name for p in converted.parent.iterdir()] == [converted.name], "leftovers"
 
 
 def test_second_conversion_is_a_no_op(converted: Path, capsys) -> None:

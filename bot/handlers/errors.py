@@ -48,10 +48,15 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         log.error("error while handling %s: %s", kind, describe(error))
     with contextlib.suppress(KeyError):
         await services(context).count("errors")
-    if isinstance(update, Update) and update.effective_message and not update.inline_query:
+    if not isinstance(update, Update):
+        return
+    lang = lang_for(update)
+    query = update.callback_query
+    if query is not None:  # stop the button's spinner with a word of explanation
+        await quietly(lambda: query.answer(text(lang, "error")))
+    elif update.effective_message is not None and update.inline_query is None:
         message = update.effective_message
-        if update.callback_query is None:
-            await quietly(lambda: message.reply_text(text(lang_for(update), "error")))
+        await quietly(lambda: message.reply_text(text(lang, "error")))
 
 
 def register(application: Application) -> None:

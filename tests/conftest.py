@@ -1,0 +1,48 @@
+"""Shared fixtures: one embedding model and one real index per test session.
+
+Tests run the packaged MiniLM (fast to load, small) over a copy of the repository's
+``content/``; the multilingual model is exercised by its own conversion tests.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # tests/ helpers (fakebotapi, ...)
+
+
+@pytest.fixture(scope="session")
+def index_settings(tmp_path_factory: pytest.TempPathFactory):
+    from index.config import IndexSettings
+
+    tmp = tmp_path_factory.mktemp("engine")
+    content = tmp / "content"
+    shutil.copytree(REPO / "content", content)
+    return IndexSettings(
+        content_dir=content,
+        index_dir=tmp / "index",
+        cache_dir=tmp / "cache",
+        embedding_model="minilm",
+        embedding_backend="torch",
+    )
+
+
+@pytest.fixture(scope="session")
+def embedder(index_settings):
+    from index.embed import Embedder
+
+    return Embedder(index_settings)
+
+
+@pytest.fixture(scope="session")
+def engine(index_settings, embedder):
+    """A real engine over the seed corpus: model loaded once, index built once."""
+    from index.search import Engine
+
+    return Engine.open(index_settings, embedder)

@@ -1,0 +1,179 @@
+"""The engine through its public API on a real FAISS + BM25 index of the seed corpus."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from index.build import build_index
+from index.config import IndexSettings
+from index.corpus import save_article
+from index.embed import Embedder
+from index.search import Engine
+from index.store import IndexUnavailable, current_version, open_version
+from index.types import Article
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_EVAL = REPO.parent / "shared" / "eval"
+
+
+def test_question_gets_quotes_with_links(engine):
+    answer = engine.search("Combien coûte une caméra de vidéosurveillance ?", k=5)
+    assert answer.answered
+    top = answer.results[0]
+    assert top.url.startswith(top.article_url + "#:~:text=")
+    assert top.date.year >= 2018 and top.title
+    assert 0 < len(top.quote) <= 800
+    assert "[^" not in top.quote and "##" not in top.quote
+    assert len({r.passage_id for r in answer.results}) == len(answer.results)
+
+
+def test_unrelated_question_is_refused(engine):
+    for question in ("Quelle est la recette de la tarte aux pommes ?",
+                     "Who won the football world cup?"):
+        answer = engine.search(question)
+        assert not answer.answered and answer.results == []
+
+
+@pytest.mark.parametrize(
+    "variant",
+    [
+        "Ou Idemia teste-t-elle la reconnaissance faciale en France ?",  # no accents
+        "où idemia teste-t-elle la reconnaissance faciale en france",  # lower case
+        "Où Idemia teste-t-elle la reconaissance faciale en France ?",  # one typo
+    ],
+)
+def test_variants_find_the_same_passage(engine, variant):
+    clean = engine.search("Où Idemia teste-t-elle la reconnaissance faciale en France ?")
+    other = engine.search(variant)
+    assert other.answered
+    assert other.results[0].passage_id == clean.results[0].passage_id
+
+
+def test_apostrophe_variants_are_equivalent(engine):
+    a = engine.search("Qu’a relevé la Ligue des droits de l’Homme à Nice ?")
+    b = engine.search("Qu'a releve la Ligue des droits de l'Homme a Nice ?")
+    assert a.results[0].passage_id == b.results[0].passage_id
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["", "   ", "\x00\x07\x1b[31m", "?" * 50, "mot " * 2500, "ما هي المراقبة بالفيديو؟", "🤖📹"],
+)
+def test_odd_input_never_raises(engine, question):
+    answer = engine.search(question)
+    assert isinstance(answer.answered, bool)
+    if question.strip(" ?") == "":
+        assert not answer.answered and answer.reason == "empty"
+
+
+def test_incremental_build_embeds_only_new_passages(tmp_path, embedder, index_settings):
+    content = tmp_path / "content"
+    shutil.copytree(index_settings.content_dir, content)
+    settings = IndexSettings(content_dir=content, index_dir=tmp_path / "index",
+                             cache_dir=index_settings.cache_dir, embedding_model="minilm")
+    first = build_index(settings, embedder, progress=False)
+    assert first.changed and first.embedded == 0  # all vectors come from the session cache
+    again = build_index(settings, embedder, progress=False)
+    assert not again.changed and again.version == first.version
+    article = Article(
+        id="", title="Capteurs sonores à Montpellier", date=__import__("datetime").date(2024, 5, 2),
+        url="https://example.org/2024/05/02/capteurs-sonores/", source="Test", lang="fr",
+        body="La ville installe des capteurs sonores dans le quartier de l’Écusson.\n\n"
+             "Ces micros détectent les cris et alertent la police municipale en temps réel.",
+    )
+    from index.article import article_id
+
+    article = Article(**{**article.__dict__, "id": article_id(article.url)})
+    assert save_article(content, article) == "added"
+    third = build_index(settings, embedder, progress=False)
+    assert third.changed and third.version != first.version
+    assert third.embedded == third.added_passages == 1
+    assert third.passages == first.passages + 1
+    engine = Engine.open(settings, embedder)
+    answer = engine.search("Où sont installés les capteurs sonores à Montpellier ?")
+    assert answer.answered and answer.results[0].title == "Capteurs sonores à Montpellier"
+
+
+def test_interrupted_build_leaves_previous_index_serving(tmp_path, embedder, index_settings):
+    settings = IndexSettings(content_dir=index_settings.content_dir, index_dir=tmp_path / "ix",
+                             cache_dir=tmp_path / "cache", embedding_model="minilm")
+    report = build_index(settings, embedder, progress=False)
+    engine = Engine.open(settings, embedder)
+
+    class Interrupting(Embedder):
+        def embed_passages(self, texts, progress=False):
+            raise KeyboardInterrupt
+
+    broken = Interrupting.__new__(Interrupting)
+    broken.__dict__.update(embedder.__dict__)
+    with pytest.raises(KeyboardInterrupt):
+        build_index(settings, broken, force=True, progress=False)
+    assert current_version(settings.index_dir) == report.version
+    assert not list((settings.index_dir / "versions").glob(".build-*"))
+    assert engine.search("vidéosurveillance algorithmique").answered
+    assert Engine.open(settings, embedder).info().version == report.version
+
+
+def test_corrupt_index_is_refused_and_previous_keeps_serving(tmp_path, embedder, index_settings):
+    settings = IndexSettings(content_dir=index_settings.content_dir, index_dir=tmp_path / "ix",
+                             cache_dir=tmp_path / "cache", embedding_model="minilm")
+    first = build_index(settings, embedder, progress=False)
+    engine = Engine.open(settings, embedder)
+    second = build_index(settings, embedder, force=True, progress=False)
+    folder, _ = open_version(settings.index_dir, second.version)
+    (folder / "manifest.json").write_text("{not json", encoding="utf-8")
+    assert engine.reload_if_changed() is False
+    assert engine.info().version == first.version
+    assert engine.search("Sensivic Orléans").answered
+    with pytest.raises(IndexUnavailable, match="corrupt manifest"):
+        Engine.open(settings, embedder, build_if_missing=False)
+    # A tampered data file is caught by its checksum.
+    third = build_index(settings, embedder, force=True, progress=False)
+    folder, _ = open_version(settings.index_dir, third.version)
+    with (folder / "vectors.npy").open("r+b") as fh:
+        fh.seek(-8, os.SEEK_END)
+        fh.write(b"\x00" * 8)
+    with pytest.raises(IndexUnavailable, match="checksum"):
+        open_version(settings.index_dir)
+
+
+def test_ask_json_cli_reads_stdin_lines(index_settings, engine):
+    env = {**os.environ, "CONTENT_DIR": str(index_settings.content_dir),
+           "INDEX_DIR": str(index_settings.index_dir), "CACHE_DIR": str(index_settings.cache_dir),
+           "EMBEDDING_MODEL": "minilm"}
+    questions = ["Qui fabrique les logiciels de VSA en France ?", "", "x" * 10_000,
+                 "\x01\x02 contrôle", "Comment faire une pâte à pizza ?"]
+    proc = subprocess.run(
+        [sys.executable, "-m", "index", "ask", "--json", "--k", "3", "-"],
+        input="\n".join(questions) + "\n", capture_output=True, text=True, env=env, cwd=REPO,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr
+    lines = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert [line["query"] for line in lines] == questions
+    assert lines[0]["answered"] and len(lines[0]["results"]) <= 3
+    result = lines[0]["results"][0]
+    assert set(result) == {"quote", "title", "url", "date", "score"}
+    assert len(result["date"]) == 10 and result["url"].startswith("https://")
+    assert lines[1]["answered"] is False and lines[4]["answered"] is False
+
+
+@pytest.mark.skipif(not SHARED_EVAL.is_dir(), reason="../shared/eval is not present")
+def test_retrieval_quality_does_not_regress(engine):
+    from index.evaluate import evaluate, load_jsonl
+
+    report = evaluate(engine, load_jsonl(SHARED_EVAL / "dev.jsonl"),
+                      load_jsonl(SHARED_EVAL / "dev_ood.jsonl"))
+    # MiniLM fallback figures (README): Hit@1 0.71, Hit@5 0.88, all 4 refusals.
+    assert report.hit5 >= 0.83
+    assert report.hit1 >= 0.62
+    assert report.ood_refused == report.ood
+    assert report.refused_answerable <= 1
