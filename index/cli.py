@@ -169,6 +169,7 @@ def cmd_update(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("bm25s").setLevel(logging.WARNING)
     parser = argparse.ArgumentParser(prog="python -m index", description=__doc__)
     parser.add_argument("--content-dir", dest="content_dir")
     parser.add_argument("--index-dir", dest="index_dir")

@@ -23,6 +23,10 @@ from index.config import IndexSettings
 log = logging.getLogger(__name__)
 
 E5_DIR = Path("data/models/multilingual-e5-small")
+# A copy of the packaged MiniLM that `model export-onnx --model minilm` can write into.
+MINILM_DIR = Path("data/models/all-MiniLM-L6-v2")
+# What sentence-transformers' dynamic quantisation (``avx2`` config, uint8 weights) writes.
+ONNX_INT8_FILE = "onnx/model_quint8_avx2.onnx"
 
 
 class ModelError(RuntimeError):
@@ -72,7 +76,9 @@ def resolve_model(name: str, root: Path | None = None) -> ModelSpec:
             )
         return ModelSpec("e5", str(e5), f"multilingual-e5-small@{_folder_fingerprint(e5)}")
     if key == "minilm":
-        path = minilm_path()
+        copy = MINILM_DIR if MINILM_DIR.is_absolute() else root / MINILM_DIR
+        # The package folder is read-only territory: an ONNX export lives in a copy.
+        path = copy if (copy / ONNX_INT8_FILE).exists() else minilm_path()
         return ModelSpec("minilm", str(path), f"all-MiniLM-L6-v2@{_folder_fingerprint(path)}")
     folder = Path(key)
     if folder.is_dir():
@@ -152,14 +158,15 @@ class Embedder:
             else prompts.get("passage", prompts.get("document", ""))
         )
         self.dim = int(self.model.get_embedding_dimension())
-        self.model_id = self.spec.model_id
+        # int8 vectors differ slightly from fp32 ones: an index is rebuilt when the backend changes.
+        self.model_id = self.spec.model_id + ("+onnx-int8" if backend == "onnx" else "")
         self._cache: EmbeddingCache | None = None
 
     def _backend(self) -> tuple[str, str | None]:
         """ONNX int8 when an exported file sits in the model folder (see `model export-onnx`)."""
         wanted = self.settings.embedding_backend
         folder = Path(self.spec.path)
-        onnx_file = "onnx/model_qint8_avx2.onnx"
+        onnx_file = ONNX_INT8_FILE
         exported = (folder / onnx_file).exists()
         if wanted == "onnx" and not exported:
             raise ModelError(f"no ONNX export in {folder}: run `python -m index model export-onnx`")

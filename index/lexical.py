@@ -4,6 +4,7 @@ accents and fixes one-letter typos, and acronyms learned from the corpus expand 
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ import numpy as np
 
 from index.text import STOP_WORDS, fold, stem, terms, words
 
+logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs each build at DEBUG via root
 _ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
 _WORD_RE = re.compile(r"[^\W_]+(?:['’-][^\W_]+)*")
 

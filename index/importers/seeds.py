@@ -145,11 +145,27 @@ def _clean_mirror_body(raw: str) -> tuple[str, list[str]]:
         pos = m.end()
     out.append(main[pos:])
     main = ANY_SCRIPT_LINE.sub("", "".join(out))
+    main = _inline_notes_to_footnotes(main, notes)
     paragraphs = _paragraphs(main)
     body = "\n\n".join(_mark_heading(p) for p in paragraphs)
     if notes:
         body += "\n\n" + "\n\n".join(f"[^{k}]: {v}" for k, v in sorted(notes.items()))
     return body, warnings
+
+
+_INLINE_NOTE = re.compile(r"\s?\[([^\[\]\n]*https?://[^\[\]\n]*)\]")
+
+
+def _inline_notes_to_footnotes(text: str, notes: dict[int, str]) -> str:
+    """Bracketed source notes left inline ("coûte [D’après cet article … https://…]") become
+    footnotes, so quotes read as sentences."""
+
+    def repl(m: re.Match[str]) -> str:
+        n = max(notes, default=0) + 1
+        notes[n] = " ".join(m.group(1).split())
+        return f"[^{n}]"
+
+    return _INLINE_NOTE.sub(repl, text)
 
 
 def _paragraphs(text: str) -> list[str]:
