@@ -1,0 +1,118 @@
+"""ONNX int8 export: faithful to the torch model, idempotent, and usable by the engine.
+
+MiniLM (6 layers) is exported once per module into a temporary folder laid out like the
+repository (``data/models/all-MiniLM-L6-v2``): about 10 s on 2 cores.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+SENTENCES = [
+    "La vidéosurveillance algorithmique a été autorisée à titre expérimental pour les JO.",
+    "Les caméras augmentées analysent les comportements dans l'espace public.",
+    "La CAF attribue un score de risque à chaque allocataire.",
+    "Les personnes les plus précaires sont davantage contrôlées par l'algorithme.",
+    "Des capteurs sonores ont été installés dans les rues de Saint-Étienne.",
+    "La CNIL a rendu un avis sur les micros installés par la mairie.",
+    "La reconnaissance faciale dans l'espace public doit être interdite.",
+    "Le Conseil constitutionnel a validé l'article 7 de la loi olympique.",
+    "Nous demandons la transparence sur le code source des algorithmes publics.",
+    "Les données personnelles des usagers sont croisées sans leur consentement.",
+    "Le fichier TAJ contient des millions de photos de visages.",
+    "La police utilise des drones pour surveiller les manifestations.",
+    "Le règlement européen sur l'intelligence artificielle autorise trop d'exceptions.",
+    "La Quadrature du Net a déposé un recours devant le Conseil d'État.",
+    "Quelle est la position de l'association sur la surveillance biométrique ?",
+    "Les entreprises privées vendent leurs logiciels aux municipalités.",
+    "Le chiffrement des communications protège la vie privée de tous.",
+    "Les contrôles de la CAF visent les mères isolées et les bénéficiaires du RSA.",
+    "Pourquoi la surveillance de masse menace-t-elle nos libertés ?",
+    "Un nouvel article dénonce l'extension de la VSA après les Jeux olympiques.",
+]
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """(repository-like root, int8 file) with MiniLM exported once."""
+    from index.config import IndexSettings
+    from index.embed import MINILM_DIR
+    from index.onnx_export import export_onnx
+
+    root = tmp_path_factory.mktemp("onnx")
+    target = export_onnx(IndexSettings(), "minilm", out_dir=root / MINILM_DIR)
+    return root, target
+
+
+def test_export_layout_and_idempotence(exported: tuple[Path, Path]) -> None:
+    from index.config import IndexSettings
+    from index.embed import MINILM_DIR, ONNX_INT8_FILE, resolve_model
+    from index.onnx_export import export_onnx
+
+    root, target = exported
+    assert target == root / MINILM_DIR / ONNX_INT8_FILE
+    assert target.stat().st_size > 1_000_000
+    mtime = target.stat().st_mtime_ns
+    again = export_onnx(IndexSettings(), "minilm", out_dir=root / MINILM_DIR)
+    assert again == target and target.stat().st_mtime_ns == mtime  # nothing redone
+    # resolve_model('minilm') prefers the exported copy; same weights, same id.
+    spec = resolve_model("minilm", root=root)
+    assert Path(spec.path) == root / MINILM_DIR
+    assert spec.model_id == resolve_model("minilm", root=root / "elsewhere").model_id
+
+
+def test_int8_embeddings_match_torch(exported: tuple[Path, Path]) -> None:
+    from index.config import IndexSettings
+    from index.embed import Embedder, resolve_model
+
+    root, _ = exported
+    folder = str(resolve_model("minilm", root=root).path)
+    torch_emb = Embedder(IndexSettings(embedding_model=folder, embedding_backend="torch"))
+    onnx_emb = Embedder(IndexSettings(embedding_model=folder, embedding_backend="onnx"))
+    assert torch_emb.backend == "torch" and onnx_emb.backend == "onnx"
+    assert onnx_emb.model_id == torch_emb.model_id + "+onnx-int8"
+    a = torch_emb._encode(SENTENCES, "")
+    b = onnx_emb._encode(SENTENCES, "")
+    cos = np.sum(a * b, axis=1)
+    assert cos.min() >= 0.99, cos
+    q = onnx_emb.embed_query(SENTENCES[0])
+    assert q.shape == (onnx_emb.dim,) and abs(float(np.linalg.norm(q)) - 1) < 1e-3
+
+
+def test_onnx_backend_needs_an_export(tmp_path: Path) -> None:
+    from index.config import IndexSettings
+    from index.embed import Embedder, ModelError, minilm_path
+
+    folder = tmp_path / "plain"
+    shutil.copytree(minilm_path(), folder, ignore=shutil.ignore_patterns("onnx"))
+    with pytest.raises(ModelError, match="export-onnx"):
+        Embedder(IndexSettings(embedding_model=str(folder), embedding_backend="onnx"))
+
+
+def test_engine_end_to_end_with_onnx(exported: tuple[Path, Path], tmp_path: Path) -> None:
+    from index.config import IndexSettings
+    from index.embed import Embedder, resolve_model
+    from index.search import Engine
+
+    root, _ = exported
+    content = tmp_path / "content"
+    shutil.copytree(REPO / "content", content)
+    settings = IndexSettings(
+        content_dir=content,
+        index_dir=tmp_path / "index",
+        cache_dir=tmp_path / "cache",
+        embedding_model=str(resolve_model("minilm", root=root).path),
+        embedding_backend="onnx",
+    )
+    embedder = Embedder(settings)
+    engine = Engine.open(settings, embedder)
+    assert engine.info().model_id.endswith("+onnx-int8")
+    answer = engine.search("vidéosurveillance algorithmique pendant les Jeux olympiques")
+    assert answer.answered and answer.results
+    assert not engine.search("recette de la pizza margherita").answered
