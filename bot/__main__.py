@@ -33,6 +33,11 @@ def webhook_options(settings: BotSettings) -> dict[str, Any]:
     }
 
 
+def _secrets(settings: BotSettings) -> list[str]:
+    values = [settings.token, settings.webhook_secret]
+    return [v.get_secret_value() if hasattr(v, "get_secret_value") else v for v in values if v]
+
+
 def run_telegram(settings: BotSettings) -> None:
     """Blocks until SIGINT/SIGTERM; PTB then stops polling, the jobs and the handlers."""
     from bot.app import ALLOWED_UPDATES, build_application
@@ -49,10 +54,28 @@ def run_telegram(settings: BotSettings) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m bot",
+        description=__doc__,
+        epilog="commands: run (default) the bot; check [--quick] verifies the installation "
+        "(exit 0 ok, 1 a check failed, 2 invalid settings); env-example prints .env.example",
+    )
+    parser.add_argument(
+        "command", nargs="?", default="run", choices=("run", "check", "env-example")
+    )
     parser.add_argument("--terminal", action="store_true", help="chat in the terminal")
     parser.add_argument("--lang", choices=("fr", "en"), default="fr", help="terminal language")
+    parser.add_argument("--quick", action="store_true", help="check: skip loading the model")
     args = parser.parse_args(argv)
+    if args.command == "env-example":
+        from bot.envfile import env_example
+
+        sys.stdout.write(env_example())
+        return 0
+    if args.command == "check":
+        from bot.check import main_check
+
+        return main_check(quick=args.quick)
     try:
         settings = load_settings()
     except SettingsError as exc:
@@ -61,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from bot.logs import setup_logging
 
-    setup_logging(settings.log_level)
+    setup_logging(settings.log_level, settings.log_format, secrets=_secrets(settings))
     if args.terminal or settings.token is None:
         from bot.terminal import run_terminal
 

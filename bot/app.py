@@ -24,17 +24,18 @@ from bot.services import KEY, EngineLike, Services, services
 from bot.settings import BotSettings
 from bot.store import Store
 from bot.texts import commands
+from bot.updating import Fetcher, default_fetcher, fetch_and_rebuild
 
 log = logging.getLogger(__name__)
 
+_DEFAULT: object = object()
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY, Update.INLINE_QUERY]
 INLINE_RATE_FACTOR = 5  # inline queries arrive as the user types
 
 
 def default_engine_factory() -> EngineLike:
-    from index.search import Engine
-
     from index.config import IndexSettings
+    from index.search import Engine
 
     return Engine.open(IndexSettings())
 
@@ -45,8 +46,16 @@ def build_application(
     *,
     engine_factory: Callable[[], EngineLike] = default_engine_factory,
     store: Store | None = None,
+    fetcher: Fetcher | object | None = _DEFAULT,
 ) -> Application:
-    """The whole bot, not started; ``engine=None`` loads it with ``engine_factory`` at start."""
+    """The whole bot, not started; ``engine=None`` loads it with ``engine_factory`` at start.
+
+    ``fetcher`` is what scheduled updates and /update call before rebuilding; by default
+    ``index.fetch.fetch_all`` when the bot loads its own engine, and nothing (rebuild only)
+    when the caller hands an engine in (tests, embedding) without a fetcher.
+    """
+    if fetcher is _DEFAULT:
+        fetcher = default_fetcher if engine is None else None
     token = settings.token
     if not token:
         raise ValueError("TELEGRAM_BOT_TOKEN is required to build the Telegram application")
@@ -87,6 +96,7 @@ def build_application(
             rate * INLINE_RATE_FACTOR, settings.rate_limit_burst * INLINE_RATE_FACTOR
         ),
         engine=engine,
+        fetcher=fetcher,  # type: ignore[arg-type]
     )
     application.bot_data["engine_factory"] = engine_factory
     handlers.register(application, settings.admin_user_ids)
@@ -102,6 +112,14 @@ async def _post_init(application: Application) -> None:
         log.info("search engine ready")
     await register_commands(application)
     schedule_jobs(application)
+    svc = services(application)
+    port = svc.settings.effective_health_port
+    if port:
+        from bot.health import RUNNER_KEY, start_health_server
+
+        application.bot_data[RUNNER_KEY] = await start_health_server(
+            svc, svc.settings.health_listen, port
+        )
 
 
 async def register_commands(application: Application) -> None:
@@ -147,18 +165,18 @@ async def reload_job(context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def update_job(context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Scheduled update: rebuild from content/ (fetching new articles comes with index.fetch)."""
+    """Scheduled update: fetch the feeds, then rebuild incrementally, off the event loop."""
     svc = services(context)
     if svc.engine is None or svc.rebuild_lock.locked():
         return
     async with svc.rebuild_lock:
         try:
-            report = await asyncio.to_thread(svc.engine.rebuild)
+            result = await asyncio.to_thread(fetch_and_rebuild, svc.engine, svc.fetcher)
         except Exception as exc:
             log.error("scheduled update failed: %s", type(exc).__name__)
+            await svc.count("errors")
             return
-    summary = report.summary() if hasattr(report, "summary") else str(report)
-    log.info("scheduled update done: %s", summary.replace("\n", " | "))
+    log.info("scheduled update done: %s", result.summary().replace("\n", " | "))
 
 
 async def prune_job(context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -170,6 +188,9 @@ async def prune_job(context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def _post_shutdown(application: Application) -> None:
     svc = services(application)
+    from bot.health import RUNNER_KEY, stop_health_server
+
+    await stop_health_server(application.bot_data.pop(RUNNER_KEY, None))
     await asyncio.to_thread(svc.store.close)
     close = getattr(svc.engine, "close", None)
     if callable(close):

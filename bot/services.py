@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -38,6 +39,8 @@ class Services:
     limiter: RateLimiter
     inline_limiter: RateLimiter
     engine: EngineLike | None = None
+    # IndexSettings -> FetchReport (index.fetch.fetch_all); None: updates only rebuild.
+    fetcher: Callable[[Any], Any] | None = None
     rebuild_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     started_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
 

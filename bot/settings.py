@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import re
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -31,28 +31,65 @@ class BotSettings(BaseSettings):
     telegram_bot_token: SecretStr | None = Field(
         None, description="Bot token from @BotFather; absent => chat in the terminal."
     )
-    telegram_api_base_url: str = Field("https://api.telegram.org/bot")
-    telegram_api_file_url: str | None = Field(None)
-    admin_user_ids: Annotated[frozenset[int], NoDecode] = Field(
-        frozenset(), description="Comma-separated Telegram user ids allowed /reindex and /stats."
+    telegram_api_base_url: str = Field(
+        "https://api.telegram.org/bot",
+        description="Bot API base URL, token appended (or a {token} placeholder); any "
+        "Bot API-compatible server, e.g. a local telegram-bot-api.",
     )
-    webhook_url: str | None = Field(None, description="Public HTTPS URL; set => webhook mode.")
-    webhook_secret: SecretStr | None = Field(None)
-    webhook_listen: str = Field("0.0.0.0")
-    webhook_port: int = Field(8443, ge=1, le=65535)
+    telegram_api_file_url: str | None = Field(
+        None, description="Bot API file URL; default: derived by python-telegram-bot."
+    )
+    admin_user_ids: Annotated[frozenset[int], NoDecode] = Field(
+        frozenset(),
+        description="Comma-separated Telegram user ids allowed /reindex, /update and /stats.",
+    )
+    webhook_url: str | None = Field(
+        None, description="Public HTTPS URL Telegram posts updates to; set => webhook mode."
+    )
+    webhook_secret: SecretStr | None = Field(
+        None,
+        description="Required with WEBHOOK_URL: 1-256 chars of A-Z a-z 0-9 _ -; Telegram "
+        "sends it back in a header and other requests are refused.",
+    )
+    webhook_listen: str = Field("0.0.0.0", description="Address the webhook server binds.")
+    webhook_port: int = Field(
+        8443, ge=1, le=65535, description="Port the webhook server listens on (behind a proxy)."
+    )
+    health_port: int | None = Field(
+        None,
+        ge=0,
+        le=65535,
+        description="HTTP port for GET /healthz and /stats.json; unset: 8080 in webhook mode, "
+        "off in polling mode; 0 = off.",
+    )
+    health_listen: str = Field("0.0.0.0", description="Address the health server binds.")
     rate_limit_per_minute: float = Field(6.0, gt=0, description="Questions refilled per minute.")
     rate_limit_burst: int = Field(4, ge=1, description="Questions allowed in a quick burst.")
-    store_path: Path = Field(Path("data/bot.sqlite3"))
+    store_path: Path = Field(
+        Path("data/bot.sqlite3"),
+        description="SQLite file: quoted answers behind share links, aggregate counters.",
+    )
     answer_retention_days: int = Field(
         365, ge=1, description="Stored answers (quotes only) older than this are deleted."
     )
-    update_interval_minutes: int = Field(0, ge=0, description="0 = no scheduled update.")
-    reload_interval_seconds: float = Field(60.0, gt=0)
-    request_timeout_seconds: float = Field(15.0, gt=0)
+    update_interval_minutes: int = Field(
+        0, ge=0, description="Scheduled update (fetch the feeds, then rebuild); 0 = off."
+    )
+    reload_interval_seconds: float = Field(
+        60.0, gt=0, description="How often the bot looks for a newer published index."
+    )
+    request_timeout_seconds: float = Field(
+        15.0, gt=0, description="Timeout of each Bot API request, in seconds."
+    )
     send_retries: int = Field(2, ge=0, le=10, description="Retries on transient network errors.")
     flood_max_retries: int = Field(3, ge=0, le=10, description="Retries after a 429.")
-    results_per_question: int = Field(9, ge=1, le=30)
-    log_level: str = Field("INFO")
+    results_per_question: int = Field(
+        9, ge=1, le=30, description="Passages kept per question (3 shown, the rest on demand)."
+    )
+    log_level: str = Field("INFO", description="DEBUG, INFO, WARNING or ERROR.")
+    log_format: Literal["text", "json"] = Field(
+        "text", description="'text' (one readable line per event) or 'json' (JSON lines)."
+    )
 
     @field_validator("admin_user_ids", mode="before")
     @classmethod
@@ -88,6 +125,11 @@ class BotSettings(BaseSettings):
             raise ValueError("must start with http:// or https://")
         return value
 
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _lower_format(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
     @field_validator("log_level")
     @classmethod
     def _check_level(cls, value: str) -> str:
@@ -103,6 +145,13 @@ class BotSettings(BaseSettings):
         if self.webhook_url and self.webhook_secret is None:
             raise ValueError("WEBHOOK_SECRET is required when WEBHOOK_URL is set")
         return self
+
+    @property
+    def effective_health_port(self) -> int:
+        """HEALTH_PORT if set, else 8080 in webhook mode and 0 (off) in polling mode."""
+        if self.health_port is not None:
+            return self.health_port
+        return 8080 if self.webhook_url else 0
 
     @property
     def token(self) -> str | None:

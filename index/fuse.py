@@ -21,6 +21,7 @@ class FusionParams:
     max_unknown: float  # share of the question's idf weight allowed to be absent from the corpus
     cross_lingual_z: float  # questions in another language: vector z-score needed to answer
     relative_floor: float = 0.45  # results below this share of the best fused score are noise
+    note_prior: float = 0.8  # footnotes back the text up; they rarely answer better than it
     duplicate_cosine: float = 0.97  # a result this close to a better one adds nothing
 
 

@@ -11,6 +11,7 @@ import json
 import logging
 import re
 import threading
+import time
 import unicodedata
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -81,6 +82,22 @@ def sanitize(query: str) -> str:
         cut = cleaned.rfind(" ", 0, MAX_QUERY_CHARS)
         cleaned = cleaned[: cut if cut > 0 else MAX_QUERY_CHARS]
     return cleaned
+
+
+class _Laps:
+    """Stage durations (seconds) added into ``out``; does nothing when ``out`` is None."""
+
+    __slots__ = ("out", "t")
+
+    def __init__(self, out: dict[str, float] | None) -> None:
+        self.out = out
+        self.t = time.perf_counter()
+
+    def __call__(self, stage: str) -> None:
+        if self.out is not None:
+            now = time.perf_counter()
+            self.out[stage] = self.out.get(stage, 0.0) + now - self.t
+            self.t = now
 
 
 class Engine:
@@ -196,7 +213,9 @@ class Engine:
                 self._qcache.popitem(last=False)
         return vec
 
-    def search(self, query: str, k: int = 5) -> Answer:
+    def search(self, query: str, k: int = 5, timings: dict[str, float] | None = None) -> Answer:
+        """``timings``, if given, receives each stage's duration in seconds (benchmarks)."""
+        lap = _Laps(timings)
         snap = self._snap
         version = snap.manifest.version
         q = sanitize(query)
@@ -205,15 +224,20 @@ class Engine:
                 query=query, answered=False, results=[], reason="empty", index_version=version
             )
         aq = analyze_query(q, snap.vocab, snap.acronyms)
+        lap("analyze")
         qvec = self._embed_query(aq.text)
+        lap("embed")
         bm = snap.lexical.scores(aq.terms)
+        lap("bm25")
         n = len(snap.passages)
         top_n = min(n, max(CANDIDATES, 3 * k))
         _, vec_ids = snap.vector.search(qvec, top_n)
+        lap("vector")
         bm_ids = np.argpartition(-bm, top_n - 1)[:top_n] if n > top_n else np.arange(n)
         cand = np.unique(np.concatenate([vec_ids.astype(np.int64), bm_ids.astype(np.int64)]))
         cos = snap.vector.similarity(qvec, cand).astype(np.float32)
         sample_cos = snap.sample @ qvec
+        lap("rescore")
         fused, signals = fuse(
             bm[cand],
             float(bm.max()) if n else 0.0,
@@ -222,6 +246,8 @@ class Engine:
             float(sample_cos.std()) or 1e-6,
             self.params,
         )
+        notes = np.fromiter((snap.passages[int(i)].note for i in cand), bool, len(cand))
+        fused = np.where(notes, fused * self.params.note_prior, fused)
         order = np.argsort(-fused)
         coverage = max(
             _coverage(
@@ -240,13 +266,16 @@ class Engine:
             unknown=_unknown_share(aq.core_terms, snap.lexical.idf),
             foreign=detect_lang(q) != "fr",
         )
+        lap("fuse")
         if abstain(signals, evidence, self.params):
             return Answer(
                 query=query, answered=False, results=[], reason="no_match", index_version=version
             )
         chosen = _diversify([(int(cand[i]), float(fused[i])) for i in order], snap, k, self.params)
+        lap("diversify")
         qterms = set(aq.terms)
         results = [self._result(snap, pid, score, qterms) for pid, score in chosen]
+        lap("quote")
         return Answer(query=query, answered=True, results=results, index_version=version)
 
     def _result(self, snap: Snapshot, pid: int, score: float, qterms: set[str]) -> Result:

@@ -357,6 +357,14 @@ def fold(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
+URL_RE = re.compile(r"(?:https?://|www\.)\S+")
+
+
+def strip_urls(text: str) -> str:
+    """Links are not words: their paths ("…-cameras-video") must not match questions."""
+    return URL_RE.sub(" ", text)
+
+
 def clean_display(text: str) -> str:
     """Text as a reader should see it: footnote markers removed, spaces collapsed."""
     return " ".join(FOOTNOTE_REF.sub("", text).split())

@@ -33,6 +33,7 @@ class Passage:
     end: int
     text: str
     heading: str = ""
+    note: bool = False  # a footnote: searchable, but secondary to the article's main text
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""Admin commands, for ADMIN_USER_IDS only: /reindex and /stats.
+"""Admin commands, for ADMIN_USER_IDS only: /reindex (rebuild from content/), /update (fetch
+the feeds, then rebuild) and /stats.
 
 Other users get no answer at all from these commands (they fall through to nothing), so the
 bot does not advertise them.
@@ -18,6 +19,7 @@ from bot.render import esc, shorten
 from bot.services import services
 from bot.store import COUNTERS
 from bot.texts import lang_for, text
+from bot.updating import fetch_and_rebuild
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +51,37 @@ async def on_reindex(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
         )
 
 
+async def on_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Fetch new articles from the feeds, then rebuild; the old index answers meanwhile."""
+    message = update.effective_message
+    if message is None:
+        return
+    svc = services(context)
+    lang = lang_for(update)
+    if svc.rebuild_lock.locked():
+        await reply(message, context, text(lang, "reindex_busy"))
+        return
+    async with svc.rebuild_lock:
+        await reply(message, context, text(lang, "update_started"))
+        log.info("update requested by an admin")
+        try:
+            result = await asyncio.to_thread(
+                fetch_and_rebuild, svc.require_engine(), svc.fetcher
+            )
+        except Exception as exc:
+            log.exception("update failed")
+            await reply(
+                message, context, text(lang, "reindex_failed", error=esc(type(exc).__name__))
+            )
+            return
+        log.info("update done: %s", result.summary().replace("\n", " | "))
+        await reply(
+            message,
+            context,
+            text(lang, "update_done", summary=esc(shorten(result.summary(), 3500))),
+        )
+
+
 async def on_stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     message = update.effective_message
     if message is None:
@@ -65,3 +98,4 @@ def register(application: Application, admin_ids: frozenset[int]) -> None:
     admins = filters.User(user_id=list(admin_ids)) & filters.UpdateType.MESSAGE
     application.add_handler(CommandHandler("reindex", on_reindex, filters=admins))
     application.add_handler(CommandHandler("stats", on_stats, filters=admins))
+    application.add_handler(CommandHandler("update", on_update, filters=admins))

@@ -91,6 +91,7 @@ async def on_about(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             passages=info.passages,
             newest=esc(_when(info.newest_article, lang)),
             built=esc(_when(info.built_at, lang)),
+            refreshed=esc(_when(getattr(info, "content_refreshed_at", None), lang)),
         ),
     )
 

@@ -1,0 +1,251 @@
+"""The search path and an incremental update on a generated 100k-passage corpus.
+
+    python bench/scale.py [--model e5|minilm] [--backend torch|onnx] [--passages 100000]
+
+TEXTS are generated (bench/gen.py: seed-corpus words, Zipf-like frequencies, ~400-char
+paragraphs, 10 per article) and go through the real pipeline: Markdown files in content/,
+load, chunk, BM25, FAISS (HNSW past ann_threshold), publish, Engine.open.
+
+VECTORS ARE SYNTHETIC: embedding 100k passages would take hours on 2 cores. Real embeddings
+are computed for the seed passages and a few hundred generated paragraphs; each synthetic
+passage vector is a mixture of its article's "topic" vector and another real vector, plus
+Gaussian noise with the real vectors' covariance (anisotropy kept), normalised. They are put
+in the embedding cache under the passages' real keys, so build_index finds them there.
+Query vectors are real (the model embeds every question, query cache off).
+
+Measured: full build from the cache, engine open, per-question latency by stage, HNSW
+recall@10 (and @60, the engine's candidate count) against exact search, and the time to add
+one article to the 100k index (incremental build_index + engine switch).
+"""
+
+from __future__ import annotations
+
+import cProfile
+import hashlib
+import io
+import pstats
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import _common as c
+import numpy as np
+from gen import TextGenerator
+from questions import QUESTIONS
+
+from index.build import build_index, passage_context
+from index.chunk import chunk_article
+from index.corpus import load_corpus, save_article
+from index.embed import Embedder, EmbeddingCache
+from index.search import CANDIDATES, Engine
+
+PARAGRAPHS = 10  # per generated article: one passage each (~400 chars, see index/chunk.py)
+
+
+def cache_key(prompt: str, text: str) -> str:
+    """Embedder.embed_passages' key for a passage text."""
+    return hashlib.sha256(f"{prompt}\0{text}".encode()).hexdigest()[:32]
+
+
+def synth_vectors(real: np.ndarray, n_articles: int, per: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    mu = real.mean(axis=0)
+    cov = np.cov((real - mu).T) + 1e-6 * np.eye(real.shape[1])
+    chol = np.linalg.cholesky(cov)
+    topics = rng.integers(0, len(real), size=n_articles)
+    out = np.empty((n_articles * per, real.shape[1]), dtype=np.float32)
+    for a in range(n_articles):
+        base = real[topics[a]]
+        other = real[rng.integers(0, len(real), size=per)]
+        w = rng.uniform(0.1, 0.5, size=(per, 1))
+        noise = rng.standard_normal((per, real.shape[1])) @ chol.T
+        v = (1 - w) * base + w * other + 0.6 * noise
+        out[a * per : (a + 1) * per] = v / np.linalg.norm(v, axis=1, keepdims=True)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = c.parser(__doc__.splitlines()[0])
+    p.add_argument("--passages", type=int, default=100_000)
+    p.add_argument("--real", type=int, default=400, help="generated paragraphs really embedded")
+    p.add_argument("--rounds", type=int, default=2)
+    p.add_argument("--profile", action="store_true", help="profile the incremental build")
+    args = p.parse_args(argv)
+    args.size = "100k"
+    n_articles = max(1, args.passages // PARAGRAPHS)
+
+    with tempfile.TemporaryDirectory(prefix="bench-scale-") as tmp:
+        root = Path(tmp)
+        settings = c.settings_for(
+            args, content_dir=root / "content", index_dir=root / "index", cache_dir=root / "cache"
+        )
+        t0 = time.perf_counter()
+        embedder = Embedder(settings)
+        print(
+            f"model {embedder.model_id} ({embedder.backend}) loaded in "
+            f"{time.perf_counter() - t0:.1f} s; ann_threshold {settings.ann_threshold}"
+        )
+
+        # 1. Texts: generated articles written as Markdown files.
+        t0 = time.perf_counter()
+        gen = TextGenerator(c.REPO / "content")
+        articles = [gen.article(i, PARAGRAPHS) for i in range(n_articles)]
+        for a in articles:
+            save_article(settings.content_dir, a)
+        t_gen = time.perf_counter() - t0
+        contexts: list[str] = []
+        owner: list[int] = []
+        for i, a in enumerate(articles):
+            for ps in chunk_article(a):
+                contexts.append(passage_context(a, ps))
+                owner.append(i)
+        print(f"generated {n_articles} articles, {len(contexts)} passages in {t_gen:.1f} s")
+
+        # 2. Real vectors: seed passages + some generated paragraphs; then synthetic ones.
+        t0 = time.perf_counter()
+        seed_ctx = [
+            passage_context(a, ps)
+            for a in load_corpus(c.REPO / "content").articles
+            for ps in chunk_article(a)
+        ]
+        sample = [contexts[i] for i in np.random.default_rng(1).choice(len(contexts), args.real)]
+        real = embedder._encode(seed_ctx + sample, embedder.passage_prompt)
+        t_real = time.perf_counter() - t0
+        per_article = np.bincount(owner, minlength=n_articles)
+        synth = synth_vectors(real, n_articles, int(per_article.max()), seed=7)
+        vecs = np.concatenate(
+            [
+                synth[a * per_article.max() : a * per_article.max() + per_article[a]]
+                for a in range(n_articles)
+            ]
+        )
+        rs = real[np.random.default_rng(2).choice(len(real), 200)]
+        ss = vecs[np.random.default_rng(3).choice(len(vecs), 200)]
+        stats = {
+            "real_vectors": len(real),
+            "real_embed_s": round(t_real, 1),
+            "mean_cos_real_real": round(float((rs @ rs.T).mean()), 3),
+            "mean_cos_synth_synth": round(float((ss @ ss.T).mean()), 3),
+            "mean_cos_synth_real": round(float((ss @ rs.T).mean()), 3),
+        }
+        print(f"{len(real)} real vectors in {t_real:.1f} s; synthetic vectors: {stats}")
+        cache = EmbeddingCache(settings.cache_dir / "embeddings.sqlite3")
+        cache.put_many(
+            embedder.model_id,
+            {cache_key(embedder.passage_prompt, t): v for t, v in zip(contexts, vecs, strict=True)},
+        )
+        cache.close()
+
+        # 3. Full build (every vector from the cache) and engine open.
+        full = build_index(settings, embedder, progress=False)
+        assert full.embedded == 0, full.summary()
+        t0 = time.perf_counter()
+        engine = Engine.open(settings, embedder, build_if_missing=False)
+        t_open = time.perf_counter() - t0
+        snap = engine._snap
+        print(
+            f"full build from cache {full.seconds:.1f} s ({full.passages} passages, "
+            f"approximate={snap.manifest.approximate}); engine open {t_open:.1f} s"
+        )
+
+        # 4. Latency, by stage, query cache off.
+        for q in QUESTIONS[:5]:
+            engine.search(q)
+        totals: list[float] = []
+        stages: dict[str, list[float]] = {}
+        qvecs: list[np.ndarray] = []
+        for _ in range(args.rounds):
+            for q in QUESTIONS:
+                engine._qcache.clear()
+                timings: dict[str, float] = {}
+                t = time.perf_counter()
+                engine.search(q, k=5, timings=timings)
+                totals.append(time.perf_counter() - t)
+                for s, v in timings.items():
+                    stages.setdefault(s, []).append(v)
+        for q in QUESTIONS:
+            qvecs.append(embedder.embed_query(q))
+
+        # 5. Recall of the approximate index against exact search.
+        exact = snap.vector.vectors
+        rec10, rec60 = [], []
+        for qv in qvecs:
+            truth = np.argsort(-(exact @ qv))
+            _, got = snap.vector.search(qv, CANDIDATES)
+            rec10.append(len(set(got[:10]) & set(truth[:10])) / 10)
+            rec60.append(len(set(got) & set(truth[:CANDIDATES])) / CANDIDATES)
+
+        # 6. One new article into the 100k index.
+        new = gen.article(n_articles + 1, PARAGRAPHS)
+        save_article(settings.content_dir, new)
+        prof = cProfile.Profile() if args.profile else None
+        if prof:
+            prof.enable()
+        inc = build_index(settings, embedder, progress=False)
+        if prof:
+            prof.disable()
+        t0 = time.perf_counter()
+        engine.reload_if_changed()
+        t_switch = time.perf_counter() - t0
+        grew = engine.info().passages - full.passages
+        profile_text = None
+        if prof:
+            buf = io.StringIO()
+            pstats.Stats(prof, stream=buf).sort_stats("cumulative").print_stats(25)
+            profile_text = buf.getvalue()
+
+    total = c.summary_ms(totals)
+    print()
+    print(
+        c.table(
+            [["search (query embedded)", total["n"], total["p50"], total["p95"], total["p99"]]]
+            + [
+                [f"  {s}", len(v), *(c.summary_ms(v)[k] for k in ("p50", "p95", "p99"))]
+                for s, v in stages.items()
+            ],
+            ["100k passages, ms", "n", "p50", "p95", "p99"],
+        )
+    )
+    print(
+        f"\nHNSW recall@10 {np.mean(rec10):.3f} (min {np.min(rec10):.2f}), "
+        f"recall@{CANDIDATES} {np.mean(rec60):.3f}"
+    )
+    print(
+        f"+1 article: build {inc.seconds:.1f} s (embedded {inc.embedded}), "
+        f"engine switch {t_switch:.1f} s; index grew by {grew} passages"
+    )
+    if profile_text:
+        print(profile_text)
+    c.write_result(
+        "scale",
+        args,
+        {
+            "model_id": embedder.model_id,
+            "backend": embedder.backend,
+            "vectors": "synthetic mixtures of real embeddings (see docstring)",
+            "vector_stats": stats,
+            "passages": full.passages,
+            "articles": full.articles,
+            "approximate": snap.manifest.approximate,
+            "generate_s": round(t_gen, 1),
+            "full_build_from_cache_s": round(full.seconds, 2),
+            "engine_open_s": round(t_open, 2),
+            "search": total,
+            "stages": {s: c.summary_ms(v) for s, v in stages.items()},
+            "recall_at_10": round(float(np.mean(rec10)), 4),
+            "recall_at_10_min": round(float(np.min(rec10)), 2),
+            f"recall_at_{CANDIDATES}": round(float(np.mean(rec60)), 4),
+            "add_one_article": {
+                "build_s": round(inc.seconds, 2),
+                "embedded": inc.embedded,
+                "engine_switch_s": round(t_switch, 2),
+                "passages_added": grew,
+            },
+        },
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
