@@ -8,17 +8,15 @@ one feed, ``content/.refreshed`` records when (``/apropos`` shows it).
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-log = logging.getLogger(__name__)
+from index.corpus import mark_refreshed
 
-REFRESHED_FILE = ".refreshed"
+log = logging.getLogger(__name__)
 
 Fetcher = Callable[[Any], Any]  # IndexSettings -> index.fetch.FetchReport
 
@@ -27,16 +25,6 @@ def default_fetcher(index_settings: Any) -> Any:
     from index.fetch import fetch_all
 
     return fetch_all(index_settings)
-
-
-def mark_refreshed(content_dir: Path, when: dt.datetime | None = None) -> None:
-    """Write the ISO timestamp atomically (a reader never sees half of it)."""
-    when = when or dt.datetime.now(dt.UTC)
-    content_dir.mkdir(parents=True, exist_ok=True)
-    target = content_dir / REFRESHED_FILE
-    tmp = target.with_name(f"{REFRESHED_FILE}.{os.getpid()}.tmp")
-    tmp.write_text(when.isoformat(timespec="seconds") + "\n", encoding="utf-8")
-    os.replace(tmp, target)
 
 
 @dataclass

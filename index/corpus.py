@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +19,22 @@ from index.article import (
 from index.types import Article
 
 log = logging.getLogger(__name__)
+
+
+REFRESHED_FILE = ".refreshed"  # when the feeds were last read successfully
+
+
+def mark_refreshed(content_dir: Path, when: dt.datetime | None = None) -> None:
+    """Record a successful fetch (ISO timestamp, written atomically); /apropos shows it."""
+    when = when or dt.datetime.now(dt.UTC)
+    atomic_write_text(Path(content_dir) / REFRESHED_FILE, when.isoformat(timespec="seconds") + "\n")
+
+
+def refreshed_at(content_dir: Path) -> dt.datetime | None:
+    try:
+        return dt.datetime.fromisoformat((Path(content_dir) / REFRESHED_FILE).read_text().strip())
+    except (OSError, ValueError):
+        return None
 
 
 @dataclass

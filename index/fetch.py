@@ -40,7 +40,7 @@ from index.article import (
     to_markdown,
 )
 from index.config import IndexSettings
-from index.corpus import articles_dir, save_article
+from index.corpus import articles_dir, mark_refreshed, save_article
 from index.importers.feed import FeedEntry, FeedError, article_from_entry, parse_feed
 from index.importers.html import ExtractionError, article_from_html
 from index.types import Article
@@ -805,4 +805,6 @@ def main_fetch(
         print(f"fetch: {exc}", file=sys.stderr)
         return 2
     print(report.render())
+    if report.ok:
+        mark_refreshed(settings.content_dir)
     return report.exit_code

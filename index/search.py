@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from index.config import IndexSettings
+from index.corpus import refreshed_at
 from index.embed import Embedder
 from index.fuse import Evidence, FusionParams, abstain, fuse, params_for
 from index.lexical import LexicalIndex, Vocabulary, analyze_query
@@ -182,13 +183,7 @@ class Engine:
 
     def info(self) -> IndexInfo:
         m = self._snap.manifest
-        refreshed = None
-        state = self.settings.content_dir / ".refreshed"
-        if state.exists():
-            try:
-                refreshed = dt.datetime.fromisoformat(state.read_text().strip())
-            except ValueError:
-                refreshed = None
+        refreshed = refreshed_at(self.settings.content_dir)
         return IndexInfo(
             version=m.version,
             built_at=dt.datetime.fromisoformat(m.built_at),

@@ -24,7 +24,8 @@ from bot.health import start_health_server, stop_health_server
 from bot.logs import make_formatter, redact, setup_logging
 from bot.services import KEY
 from bot.settings import BotSettings
-from bot.updating import REFRESHED_FILE, fetch_and_rebuild, mark_refreshed
+from bot.updating import fetch_and_rebuild
+from index.corpus import REFRESHED_FILE, mark_refreshed
 
 
 def free_port() -> int:
