@@ -10,6 +10,7 @@ import re
 import time
 from dataclasses import asdict, dataclass, field
 
+import numpy as np
 from tqdm import tqdm
 
 from index.article import content_hash, info
@@ -18,6 +19,7 @@ from index.config import IndexSettings
 from index.corpus import load_corpus
 from index.embed import Embedder
 from index.lexical import LexicalIndex, Vocabulary, learn_acronyms
+from index.sentences import SentenceIndex, sentence_units
 from index.store import (
     FORMAT,
     IndexUnavailable,
@@ -45,6 +47,7 @@ class BuildReport:
     changed: bool
     skipped: list[str] = field(default_factory=list)
     added_passages: int = 0
+    embedded_sentences: int = 0
     removed_passages: int = 0
 
     def summary(self) -> str:
@@ -57,7 +60,8 @@ class BuildReport:
             head = (
                 f"index {self.version}: {self.articles} articles, {self.passages} passages "
                 f"(+{self.added_passages} / -{self.removed_passages}), embedded {self.embedded}, "
-                f"reused {self.reused}, {self.seconds:.1f} s"
+                f"reused {self.reused}, sentences embedded {self.embedded_sentences}, "
+                f"{self.seconds:.1f} s"
             )
         lines = [head] + [f"skipped: {s}" for s in self.skipped]
         return "\n".join(lines)
@@ -75,7 +79,7 @@ def passage_context(article: Article, passage: Passage) -> str:
 
 
 # Bump when chunking or text analysis changes: the same corpus then gives a different index.
-PIPELINE_VERSION = "4"
+PIPELINE_VERSION = "5"
 MIN_NOTE_CHARS = 60
 
 
@@ -144,12 +148,21 @@ def build_index(
             contexts.append(context)
 
     vectors, embedded = embedder.embed_passages(contexts, progress=progress)
+    units = [sentence_units(by_id[p.article_id], p) for p in passages]
+    sent_texts = [u[2] for us in units for u in us]
+    sent_vectors, sent_embedded = embedder.embed_passages(sent_texts, progress=progress)
+    sentences = SentenceIndex(
+        rows=np.concatenate([[0], np.cumsum([len(us) for us in units])]).astype(np.int64),
+        spans=[[(s, e) for s, e, _ in us] for us in units],
+        vectors=sent_vectors,
+    )
     version, work = new_version_dir(settings.index_dir)
     try:
         lexical = LexicalIndex.build([terms(c) for c in contexts])
         lexical.save(work)
         vindex = VectorIndex.build(vectors, settings.ann_threshold)
         vindex.save(work)
+        sentences.save(work)
         with (work / "passages.jsonl").open("w", encoding="utf-8") as fh:
             for p in passages:
                 fh.write(json.dumps(asdict(p), ensure_ascii=False) + "\n")
@@ -195,6 +208,7 @@ def build_index(
         passages=len(passages),
         embedded=embedded,
         reused=len(passages) - embedded,
+        embedded_sentences=sent_embedded,
         seconds=time.perf_counter() - started,
         changed=True,
         skipped=corpus.errors,

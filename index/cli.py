@@ -122,8 +122,20 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
     engine = Engine.open(_settings(args))
     ood = load_jsonl(Path(args.ood)) if args.ood else None
-    report = evaluate(engine, load_jsonl(Path(args.file)), ood)
+    questions = load_jsonl(Path(args.file))
     print(f"model          {engine.embedder.model_id} ({engine.embedder.backend})")
+    if args.ablation:
+        from index.evaluate import ablation
+
+        print("| step | Hit@1 | Hit@5 | MRR@10 | unanswerable refused | answerable refused |")
+        print("|---|---|---|---|---|---|")
+        for name, rep in ablation(engine, questions, ood):
+            print(
+                f"| {name} | {rep.hit1:.3f} | {rep.hit5:.3f} | {rep.mrr10:.3f} | "
+                f"{rep.ood_refused}/{rep.ood} | {rep.refused_answerable}/{rep.n} |"
+            )
+        return 0
+    report = evaluate(engine, questions, ood)
     print(report.render())
     if args.verbose and report.misses:
         print("missed:", " ".join(report.misses))
@@ -206,6 +218,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("file")
     p.add_argument("--ood", help="JSONL of questions the corpus cannot answer")
     p.add_argument("-v", "--verbose", action="store_true")
+    p.add_argument("--ablation", action="store_true", help="switch each step off in turn")
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("model", help="prepare embedding models offline")

@@ -76,3 +76,31 @@ def evaluate(engine: Engine, questions: list[dict], ood: list[dict] | None = Non
         if not engine.search(q["q"], k=5).answered:
             rep.ood_refused += 1
     return rep
+
+
+ABLATIONS: list[tuple[str, dict, bool]] = [
+    ("BM25 only (French analysis)", {"lexical_weight": 1.0}, True),
+    ("vectors only (passage + sentence)", {"lexical_weight": 0.0}, True),
+    ("hybrid, passage vectors only", {"sentence_weight": 0.0}, True),
+    ("hybrid, no footnote prior", {"note_prior": 1.0}, True),
+    ("hybrid, no query analysis", {}, False),
+    ("full pipeline", {}, True),
+]
+
+
+def ablation(
+    engine: Engine, questions: list[dict], ood: list[dict] | None
+) -> list[tuple[str, EvalReport]]:
+    """What each step adds: the same engine with one piece switched off at a time."""
+    import dataclasses
+
+    base, analyze = engine.params, engine.analyze_queries
+    rows = []
+    try:
+        for name, changes, analysis in ABLATIONS:
+            engine.params = dataclasses.replace(base, **changes)
+            engine.analyze_queries = analysis
+            rows.append((name, evaluate(engine, questions, ood)))
+    finally:
+        engine.params, engine.analyze_queries = base, analyze
+    return rows

@@ -19,17 +19,22 @@ class FusionParams:
     lexical_weight: float  # convex weight of normalised BM25; the rest goes to the vector score
     min_coverage: float  # share of the question's idf weight that the best passages must hold
     max_unknown: float  # share of the question's idf weight allowed to be absent from the corpus
-    cross_lingual_z: float  # questions in another language: vector z-score needed to answer
+    cross_lingual_z: float  # another language: z-score of the best sentence needed to answer
     relative_floor: float = 0.45  # results below this share of the best fused score are noise
+    sentence_weight: float = 0.5  # share of the best sentence's cosine in a passage's cosine
     note_prior: float = 0.8  # footnotes back the text up; they rarely answer better than it
     duplicate_cosine: float = 0.97  # a result this close to a better one adds nothing
 
 
 # Tuned with `python -m index eval ../shared/eval/dev.jsonl --ood ../shared/eval/dev_ood.jsonl`.
 PARAMS = {
-    "e5": FusionParams(lexical_weight=0.4, min_coverage=0.33, max_unknown=0.4, cross_lingual_z=2.8),
+    "e5": FusionParams(lexical_weight=0.5, min_coverage=0.33, max_unknown=0.4, cross_lingual_z=3.0),
     "minilm": FusionParams(
-        lexical_weight=0.7, min_coverage=0.33, max_unknown=0.4, cross_lingual_z=2.8
+        lexical_weight=0.7,
+        min_coverage=0.33,
+        max_unknown=0.4,
+        cross_lingual_z=3.0,
+        sentence_weight=0.3,
     ),
     "other": FusionParams(
         lexical_weight=0.5, min_coverage=0.33, max_unknown=0.4, cross_lingual_z=3.0
@@ -45,10 +50,11 @@ def params_for(name: str, model_id: str) -> FusionParams:
     return PARAMS["other"]
 
 
-@dataclass(frozen=True)
+@dataclass
 class Signals:
     top_z: float  # best candidate's cosine as a z-score against the corpus sample
     top_bm25: float
+    sentence_z: float = 0.0  # best single sentence against the sample's best sentences
 
 
 def fuse(
@@ -81,7 +87,7 @@ def abstain(signals: Signals, evidence: Evidence, params: FusionParams) -> bool:
     passage. A question in another language can only be judged on meaning: then the top
     passage must stand out from the corpus (z-score)."""
     if evidence.foreign:
-        return signals.top_z < params.cross_lingual_z
+        return signals.sentence_z < params.cross_lingual_z
     if evidence.unknown >= params.max_unknown:
         return True
     return evidence.coverage < params.min_coverage

@@ -12,21 +12,37 @@ MAX_SENTENCES = 3
 
 
 def select_quote(
-    text: str, query_terms: set[str], idf: dict[str, float], *, max_chars: int = MAX_QUOTE_CHARS
+    text: str,
+    query_terms: set[str],
+    idf: dict[str, float],
+    *,
+    semantic: dict[tuple[int, int], float] | None = None,
+    max_chars: int = MAX_QUOTE_CHARS,
 ) -> tuple[int, int]:
     """Offsets (into ``text``) of the best 1–3 consecutive sentences, at most ``max_chars``.
 
-    Sentences score by the idf of the query terms they hold; among windows, the best total wins,
-    and ties go to the longer window so the reader gets context.
+    A sentence scores by the idf of the query terms it holds and, when sentence vectors are
+    given, by how close its meaning is to the question (relative to the passage's other
+    sentences). The best-scoring window wins; ties go to the longer one, for context.
     """
     spans = sentence_spans(text)
     if not spans:
         return 0, len(text)
-    scores = []
-    for s, e in spans:
-        st = set(terms(text[s:e]))
-        scores.append(sum(idf.get(t, 1.0) for t in st & query_terms))
-    best: tuple[float, int, int, int] | None = None
+    lexical = [sum(idf.get(t, 1.0) for t in set(terms(text[s:e])) & query_terms) for s, e in spans]
+    top = max(lexical) or 1.0
+    scores = [v / top for v in lexical]
+    if semantic:
+        values = [semantic.get(span) for span in spans]
+        known = [v for v in values if v is not None]
+        if known:
+            lo, hi = min(known), max(known)
+            spread = (hi - lo) or 1.0
+            scores = [
+                sc + (0.0 if v is None else (v - lo) / spread)
+                for sc, v in zip(scores, values, strict=True)
+            ]
+    best: tuple[float, int] | None = None
+    window = (spans[0][0], spans[0][1])
     for i in range(len(spans)):
         total = 0.0
         for j in range(i, min(i + MAX_SENTENCES, len(spans))):
@@ -34,10 +50,9 @@ def select_quote(
             if length > max_chars and j > i:
                 break
             total += scores[j]
-            # A window must hold a matching sentence at its start when it can (tighter quote).
-            key = (total, -(i if scores[i] == 0 and total > 0 else 0), length, -i)
-            if best is None or key > (best[0], best[1], best[2], -best[3]):
-                best = (total, key[1], length, i)
+            key = (round(total, 6), length)
+            if best is None or key > best:
+                best = key
                 window = (spans[i][0], spans[j][1])
     start, end = window
     if end - start > max_chars:

@@ -23,8 +23,9 @@ from index.config import IndexSettings
 from index.corpus import refreshed_at
 from index.embed import Embedder
 from index.fuse import Evidence, FusionParams, abstain, fuse, params_for
-from index.lexical import LexicalIndex, Vocabulary, analyze_query
+from index.lexical import AnalyzedQuery, LexicalIndex, Vocabulary, analyze_query
 from index.quote import quote_text, select_quote, text_fragment_url
+from index.sentences import SentenceIndex
 from index.store import IndexUnavailable, Manifest, current_version, open_version
 from index.text import detect_lang, terms
 from index.types import Answer, ArticleInfo, Passage, Result
@@ -64,6 +65,7 @@ class Snapshot:
         self.lexical = LexicalIndex.load(folder)
         self.vector = VectorIndex.load(folder)
         self.vocab = Vocabulary.from_json(json.loads((folder / "vocab.json").read_text("utf-8")))
+        self.sentences = SentenceIndex.load(folder)
         self.acronyms = json.loads((folder / "acronyms.json").read_text(encoding="utf-8"))
         n = len(self.passages)
         if n != manifest.passages or self.vector.vectors.shape[0] != n:
@@ -71,6 +73,20 @@ class Snapshot:
         rng = np.random.default_rng(0)
         pick = np.sort(rng.choice(n, size=min(n, SAMPLE_FOR_STATS), replace=False))
         self.sample = np.ascontiguousarray(self.vector.vectors[pick], dtype=np.float32)
+        self.sample_sentences = self.sentences.sample(pick)
+
+
+def _load_snapshot(folder: Path, manifest: Manifest) -> Snapshot:
+    """A version whose files cannot be read is refused like a corrupt one."""
+    try:
+        return Snapshot(folder, manifest)
+    except IndexUnavailable:
+        raise
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise IndexUnavailable(
+            f"index version {manifest.version} cannot be read ({exc.__class__.__name__}): "
+            "rebuild it"
+        ) from exc
 
 
 def sanitize(query: str) -> str:
@@ -111,6 +127,7 @@ class Engine:
         self._lock = threading.Lock()
         self._qcache: OrderedDict[str, np.ndarray] = OrderedDict()
         self.params: FusionParams = params_for(embedder.spec.name, embedder.model_id)
+        self.analyze_queries = True  # accents, typos, acronyms (off only to measure its worth)
 
     # ------------------------------------------------------------------ loading
     @classmethod
@@ -138,14 +155,14 @@ class Engine:
                 raise IndexUnavailable(
                     f"index built with {manifest.model_id}, engine runs {embedder.model_id}"
                 )
-            return Snapshot(folder, manifest)
+            return _load_snapshot(folder, manifest)
         except IndexUnavailable as exc:
             if not build_if_missing:
                 raise
             log.info("building the index: %s", exc)
             build_index(settings, embedder, progress=False)
             folder, manifest = open_version(settings.index_dir)
-            return Snapshot(folder, manifest)
+            return _load_snapshot(folder, manifest)
 
     def reload_if_changed(self) -> bool:
         """Switch to a newer published version; a bad one is refused and the old one serves."""
@@ -159,7 +176,7 @@ class Engine:
                 folder, manifest = open_version(self.settings.index_dir, version)
                 if manifest.model_id != self.embedder.model_id:
                     raise IndexUnavailable(f"index {version} was built with {manifest.model_id}")
-                snap = Snapshot(folder, manifest)
+                snap = _load_snapshot(folder, manifest)
             except (IndexUnavailable, OSError, ValueError) as exc:
                 log.error(
                     "new index version refused, keeping %s: %s", self._snap.manifest.version, exc
@@ -218,7 +235,10 @@ class Engine:
             return Answer(
                 query=query, answered=False, results=[], reason="empty", index_version=version
             )
-        aq = analyze_query(q, snap.vocab, snap.acronyms)
+        if self.analyze_queries:
+            aq = analyze_query(q, snap.vocab, snap.acronyms)
+        else:
+            aq = AnalyzedQuery(q, q, terms(q), terms(q))
         lap("analyze")
         qvec = self._embed_query(aq.text)
         lap("embed")
@@ -231,7 +251,13 @@ class Engine:
         bm_ids = np.argpartition(-bm, top_n - 1)[:top_n] if n > top_n else np.arange(n)
         cand = np.unique(np.concatenate([vec_ids.astype(np.int64), bm_ids.astype(np.int64)]))
         cos = snap.vector.similarity(qvec, cand).astype(np.float32)
+        best_sentence = snap.sentences.best(qvec, cand)
+        w = self.params.sentence_weight
+        cos = np.where(best_sentence > -1, (1 - w) * cos + w * best_sentence, cos)
+        sample_sentence = snap.sample_sentences.best(qvec)
         sample_cos = snap.sample @ qvec
+        if len(sample_sentence) == len(sample_cos):
+            sample_cos = (1 - w) * sample_cos + w * sample_sentence
         lap("rescore")
         fused, signals = fuse(
             bm[cand],
@@ -241,6 +267,7 @@ class Engine:
             float(sample_cos.std()) or 1e-6,
             self.params,
         )
+        signals.sentence_z = _zscore(float(best_sentence.max()), sample_sentence)
         notes = np.fromiter((snap.passages[int(i)].note for i in cand), bool, len(cand))
         fused = np.where(notes, fused * self.params.note_prior, fused)
         order = np.argsort(-fused)
@@ -269,14 +296,17 @@ class Engine:
         chosen = _diversify([(int(cand[i]), float(fused[i])) for i in order], snap, k, self.params)
         lap("diversify")
         qterms = set(aq.terms)
-        results = [self._result(snap, pid, score, qterms) for pid, score in chosen]
+        results = [self._result(snap, pid, score, qterms, qvec) for pid, score in chosen]
         lap("quote")
         return Answer(query=query, answered=True, results=results, index_version=version)
 
-    def _result(self, snap: Snapshot, pid: int, score: float, qterms: set[str]) -> Result:
+    def _result(
+        self, snap: Snapshot, pid: int, score: float, qterms: set[str], qvec: np.ndarray
+    ) -> Result:
         p = snap.passages[pid]
         art = snap.articles[p.article_id]
-        s, e = select_quote(p.text, qterms, snap.lexical.idf)
+        semantic = snap.sentences.scores(qvec, pid)
+        s, e = select_quote(p.text, qterms, snap.lexical.idf, semantic=semantic)
         quote = quote_text(p.text[s:e])
         return Result(
             quote=quote,
@@ -289,6 +319,12 @@ class Engine:
             article_id=art.id,
             source=art.source,
         )
+
+
+def _zscore(value: float, sample: np.ndarray) -> float:
+    if len(sample) < 2:
+        return 0.0
+    return (value - float(sample.mean())) / (float(sample.std()) or 1e-6)
 
 
 def _coverage(query_terms: list[str], passage_terms: list[str], idf: dict[str, float]) -> float:

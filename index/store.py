@@ -14,7 +14,7 @@ from pathlib import Path
 
 from index.article import atomic_write_text
 
-FORMAT = 1
+FORMAT = 2  # 2: sentence vectors
 POINTER = "CURRENT"
 KEEP_VERSIONS = 3
 
