@@ -19,6 +19,7 @@ setup: $(VENV)/.installed
 
 $(E5): $(VENV)/.installed
 	$(PY) -m index model import-e5
+	$(PY) -m index model export-onnx
 
 model: $(E5)
 

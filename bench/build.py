@@ -6,6 +6,8 @@ The corpus is a copy of content/, the index and the embedding cache are fresh te
 folders, so every passage is embedded. The model is loaded before timing (process start and
 model load are excluded, and reported apart). Then one new article (generated text, 10
 paragraphs) is added and the incremental build timed, plus the engine's switch to it.
+Passages/s counts passages, but the time includes embedding every passage's sentences
+(index/sentences.py), reported apart.
 ``--size 100k`` runs bench/scale.py, which times adding one article to a 100k-passage index.
 """
 
@@ -62,20 +64,39 @@ def main(argv: list[str] | None = None) -> int:
         assert switched and engine.info().articles == full.articles + 1
 
     rows = [
-        ["full build, cache empty", full.passages, full.embedded, f"{full.seconds:.2f}"],
+        [
+            "full build, cache empty",
+            full.passages,
+            full.embedded,
+            full.embedded_sentences,
+            f"{full.seconds:.2f}",
+        ],
         [
             "full rebuild, all cached (force)",
             again.passages,
             again.embedded,
+            again.embedded_sentences,
             f"{again.seconds:.2f}",
         ],
-        ["+1 article, incremental", inc.added_passages, inc.embedded, f"{inc.seconds:.2f}"],
-        ["engine switch to new version", "", "", f"{t_reload:.2f}"],
+        [
+            "+1 article, incremental",
+            inc.added_passages,
+            inc.embedded,
+            inc.embedded_sentences,
+            f"{inc.seconds:.2f}",
+        ],
+        ["engine switch to new version", "", "", "", f"{t_reload:.2f}"],
     ]
     print(f"model {embedder.model_id} ({embedder.backend}); model load {t_load:.1f} s (excluded)")
     print()
-    print(c.table(rows, ["step", "passages", "embedded", "seconds"]))
-    print(f"\nfull build throughput: {rate:.1f} passages/s ({full.articles} articles)")
+    print(c.table(rows, ["step", "passages", "embedded", "sentences embedded", "seconds"]))
+    texts_rate = (full.embedded + full.embedded_sentences) / full.seconds
+    print(
+        f"\nfull build throughput: {rate:.1f} passages/s ({full.articles} articles; "
+        f"{full.embedded_sentences} sentences embedded too, "
+        f"{full.embedded_sentences / max(1, full.passages):.2f} per passage; "
+        f"{texts_rate:.1f} texts/s)"
+    )
     c.write_result(
         "build",
         args,
@@ -88,11 +109,15 @@ def main(argv: list[str] | None = None) -> int:
                 "articles": full.articles,
                 "seconds": round(full.seconds, 3),
                 "passages_per_s": round(rate, 2),
+                "embedded": full.embedded,
+                "embedded_sentences": full.embedded_sentences,
+                "texts_per_s": round(texts_rate, 2),
             },
             "rebuild_cached_s": round(again.seconds, 3),
             "incremental_one_article": {
                 "added_passages": inc.added_passages,
                 "embedded": inc.embedded,
+                "embedded_sentences": inc.embedded_sentences,
                 "seconds": round(inc.seconds, 3),
                 "engine_switch_s": round(t_reload, 3),
             },

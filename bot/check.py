@@ -52,7 +52,7 @@ def _scrub(message: str, *secrets: str | None) -> str:
 
 def check_index(index_settings) -> tuple[Check, object | None]:
     """The published version opens and matches its checksums; its model is the configured one."""
-    from index.embed import ONNX_INT8_FILE, ModelError, resolve_model
+    from index.embed import ModelError, model_id_for
     from index.store import IndexUnavailable, open_version
 
     try:
@@ -69,13 +69,9 @@ def check_index(index_settings) -> tuple[Check, object | None]:
         f"version {manifest.version}, {manifest.articles} articles, {manifest.passages} passages"
     )
     try:
-        spec = resolve_model(index_settings.embedding_model)
+        expected = model_id_for(index_settings)
     except ModelError as exc:
         return Check(FAIL, "index", f"{summary}; model: {exc}"), manifest
-    expected = spec.model_id
-    backend = index_settings.embedding_backend
-    if backend == "onnx" or (backend == "auto" and (Path(spec.path) / ONNX_INT8_FILE).exists()):
-        expected += "+onnx-int8"
     if manifest.model_id != expected:
         return (
             Check(

@@ -156,7 +156,7 @@ def cmd_model(args: argparse.Namespace) -> int:
     if args.action == "export-onnx":
         from index.onnx_export import export_onnx
 
-        out = export_onnx(_settings(args))
+        out = export_onnx(_settings(args), force=args.force)
         print(f"ONNX int8 model written: {out}")
         return 0
     return 2

@@ -86,6 +86,26 @@ def resolve_model(name: str, root: Path | None = None) -> ModelSpec:
     return ModelSpec(key, key, key)  # a hub name, for deployments that can fetch weights
 
 
+def choose_backend(settings: IndexSettings, spec: ModelSpec) -> tuple[str, str | None]:
+    """ONNX int8 when an exported file sits in the model folder (see `model export-onnx`)."""
+    wanted = settings.embedding_backend
+    folder = Path(spec.path)
+    exported = (folder / ONNX_INT8_FILE).exists()
+    if wanted == "onnx" and not exported:
+        raise ModelError(f"no ONNX export in {folder}: run `python -m index model export-onnx`")
+    if wanted == "onnx" or (wanted == "auto" and exported):
+        return "onnx", ONNX_INT8_FILE
+    return "torch", None
+
+
+def model_id_for(settings: IndexSettings, spec: ModelSpec | None = None) -> str:
+    """The id an index built now would record, without loading the model. int8 vectors differ
+    slightly from fp32 ones, so the backend is part of it: a backend change rebuilds."""
+    spec = spec or resolve_model(settings.embedding_model)
+    backend, _ = choose_backend(settings, spec)
+    return spec.model_id + ("+onnx-int8" if backend == "onnx" else "")
+
+
 class EmbeddingCache:
     """Vectors by (model id, text hash) in SQLite: safe across processes and crashes."""
 
@@ -139,7 +159,7 @@ class Embedder:
 
             torch.set_num_threads(settings.search_threads)
         kwargs: dict = {"device": settings.embedding_device}
-        backend, onnx_file = self._backend()
+        backend, onnx_file = choose_backend(settings, self.spec)
         if backend == "onnx":
             kwargs["backend"] = "onnx"
             kwargs["model_kwargs"] = {"file_name": onnx_file}
@@ -158,21 +178,8 @@ class Embedder:
             else prompts.get("passage", prompts.get("document", ""))
         )
         self.dim = int(self.model.get_embedding_dimension())
-        # int8 vectors differ slightly from fp32 ones: an index is rebuilt when the backend changes.
-        self.model_id = self.spec.model_id + ("+onnx-int8" if backend == "onnx" else "")
+        self.model_id = model_id_for(settings, self.spec)
         self._cache: EmbeddingCache | None = None
-
-    def _backend(self) -> tuple[str, str | None]:
-        """ONNX int8 when an exported file sits in the model folder (see `model export-onnx`)."""
-        wanted = self.settings.embedding_backend
-        folder = Path(self.spec.path)
-        onnx_file = ONNX_INT8_FILE
-        exported = (folder / onnx_file).exists()
-        if wanted == "onnx" and not exported:
-            raise ModelError(f"no ONNX export in {folder}: run `python -m index model export-onnx`")
-        if wanted == "onnx" or (wanted == "auto" and exported):
-            return "onnx", onnx_file
-        return "torch", None
 
     @property
     def cache(self) -> EmbeddingCache:

@@ -22,7 +22,6 @@ class FusionParams:
     cross_lingual_z: float  # another language: z-score of the best sentence needed to answer
     relative_floor: float = 0.45  # results below this share of the best fused score are noise
     sentence_weight: float = 0.5  # share of the best sentence's cosine in a passage's cosine
-    note_prior: float = 0.8  # footnotes back the text up; they rarely answer better than it
     duplicate_cosine: float = 0.97  # a result this close to a better one adds nothing
 
 

@@ -268,8 +268,6 @@ class Engine:
             self.params,
         )
         signals.sentence_z = _zscore(float(best_sentence.max()), sample_sentence)
-        notes = np.fromiter((snap.passages[int(i)].note for i in cand), bool, len(cand))
-        fused = np.where(notes, fused * self.params.note_prior, fused)
         order = np.argsort(-fused)
         coverage = max(
             _coverage(
