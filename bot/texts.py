@@ -12,6 +12,8 @@ from typing import Literal
 
 from telegram import Update
 
+from index.text import detect_lang
+
 Lang = Literal["fr", "en"]
 
 EXAMPLES: dict[Lang, tuple[str, ...]] = {
@@ -234,8 +236,11 @@ TEXTS: dict[Lang, dict[str, str]] = {
 }
 
 
-def lang_for(update: object) -> Lang:
-    """English for users whose Telegram client is in English, French for everyone else."""
+def lang_for(update: object, question: str | None = None) -> Lang:
+    """English for a question written in English or a Telegram client in English; French for
+    everyone else."""
+    if question and detect_lang(question) == "en":
+        return "en"
     user = update.effective_user if isinstance(update, Update) else None
     code = (user.language_code or "") if user else ""
     return "en" if code.lower().startswith("en") else "fr"

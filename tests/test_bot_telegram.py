@@ -391,3 +391,13 @@ async def test_privacy_nothing_about_users_in_store_or_logs(
         assert needle.encode() not in store_bytes, needle
         assert needle not in logs, needle
     assert TOKEN.split(":")[1] not in logs
+
+
+async def test_reply_language_follows_the_question(harness: Harness) -> None:
+    """A French Telegram client writing in English is answered in English, and vice versa."""
+    api = harness.api
+    french_client = api.new_user()
+    call = await harness.ask(french_client, "Who won the football world cup last year?")
+    assert "I found no passage" in parse_html(call["text"])
+    call = await harness.ask(french_client, "Quelle est la recette de la tarte aux pommes ?")
+    assert "Je n'ai trouvé aucun passage" in parse_html(call["text"])

@@ -60,7 +60,7 @@ async def answer_question(
     if message is None:
         return
     svc = services(context)
-    lang = lang_for(update)
+    lang = lang_for(update, question)
     user = update.effective_user
     allowed, first_refusal = svc.limiter.check(user.id if user else None)
     if not allowed:
