@@ -147,7 +147,7 @@ def test_corrupt_index_is_refused_and_previous_keeps_serving(tmp_path, embedder,
 def test_ask_json_cli_reads_stdin_lines(index_settings, engine):
     env = {**os.environ, "CONTENT_DIR": str(index_settings.content_dir),
            "INDEX_DIR": str(index_settings.index_dir), "CACHE_DIR": str(index_settings.cache_dir),
-           "EMBEDDING_MODEL": "minilm"}
+           "EMBEDDING_MODEL": "minilm", "EMBEDDING_BACKEND": index_settings.embedding_backend}
     questions = ["Qui fabrique les logiciels de VSA en France ?", "", "x" * 10_000,
                  "\x01\x02 contrôle", "Comment faire une pâte à pizza ?"]
     proc = subprocess.run(
