@@ -209,11 +209,11 @@ class Fault:
 class FakeBotApi:
     """Run with ``await server.start()``; point the bot at ``server.base_url``."""
 
-    def __init__(self, token: str = TOKEN, max_poll_seconds: float = 1.0) -> None:
+    def __init__(self, token: str = TOKEN, max_poll_seconds: float = 1.0, port: int = 0) -> None:
         self.token = token
         self.max_poll_seconds = max_poll_seconds
         self.calls: list[Call] = []
-        self.port = 0
+        self.port = port
         self._runner: web.AppRunner | None = None
         self._updates: list[dict] = []
         self._update_ids = itertools.count(1)
@@ -237,7 +237,7 @@ class FakeBotApi:
         app.router.add_route("*", "/{path:.*}", self._handle)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, "127.0.0.1", self.port)
         await site.start()
         server = site._server  # aiohttp gives no public accessor for the bound port
         assert server is not None
@@ -665,3 +665,39 @@ def _entities(text: str) -> list[dict]:
             }
         )
     return entities
+
+
+async def _chat(port: int) -> None:
+    """Type questions; they reach the bot as private messages; its replies print as text."""
+    import sys
+
+    api = FakeBotApi(port=port, max_poll_seconds=10.0)
+    await api.start()
+    print(
+        f"fake Bot API on {api.base_url} — start the bot in another terminal with:\n"
+        f"  TELEGRAM_BOT_TOKEN={TOKEN} TELEGRAM_API_BASE_URL={api.base_url} "
+        ".venv/bin/python -m bot\nthen type questions here (Ctrl-D to stop).",
+        flush=True,
+    )
+    user = api.new_user()
+    loop = asyncio.get_running_loop()
+    try:
+        while line := await loop.run_in_executor(None, sys.stdin.readline):
+            since = api.mark()
+            api.send_text(user, line.strip())
+            try:
+                call = await api.wait_for("sendMessage", timeout=60, since=since)
+            except AssertionError:
+                print("(no reply within 60 s: is the bot running?)", flush=True)
+                continue
+            print(parse_html(call["text"]), "\n", flush=True)
+    finally:
+        await api.stop()
+
+
+if __name__ == "__main__":
+    import argparse
+
+    cli = argparse.ArgumentParser(description="A local fake Telegram Bot API server.")
+    cli.add_argument("--port", type=int, default=8081)
+    asyncio.run(_chat(cli.parse_args().port))
