@@ -23,6 +23,7 @@ from bot.render import (
 )
 from bot.services import EngineLike
 from bot.texts import EXAMPLES, Lang, example, format_date, text
+from index.text import detect_lang
 
 log = logging.getLogger(__name__)
 QUIT = frozenset({"quit", "exit", "/quit", "/exit", ":q"})
@@ -86,13 +87,14 @@ class TerminalChat:
         question = clean_text(line)
         if not question:
             return html_to_plain(render_nothing("empty", self.lang, example(self.lang)))
+        lang: Lang = "en" if detect_lang(question) == "en" else self.lang
         answer = self.engine.search(question, k=self.k)
         if not answer.answered or not answer.results:
             self.quotes = []
-            return html_to_plain(render_nothing(answer.reason, self.lang, example(self.lang)))
+            return html_to_plain(render_nothing(answer.reason, lang, example(lang)))
         self.quotes = [Quote.from_result(r) for r in answer.results]
         self.offset = 0
-        return html_to_plain(render_answer(self.quotes, self.lang))
+        return html_to_plain(render_answer(self.quotes, lang))
 
     def more(self) -> str:
         if self.offset + PAGE_SIZE >= len(self.quotes):
