@@ -82,6 +82,7 @@ ABLATIONS: list[tuple[str, dict, bool]] = [
     ("BM25 only (French analysis)", {"lexical_weight": 1.0}, True),
     ("vectors only (passage + sentence)", {"lexical_weight": 0.0}, True),
     ("hybrid, passage vectors only", {"sentence_weight": 0.0}, True),
+    ("hybrid, no sentence proximity bonus", {"proximity_weight": 0.0}, True),
     ("hybrid, no query analysis", {}, False),
     ("full pipeline", {}, True),
 ]

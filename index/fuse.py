@@ -22,12 +22,19 @@ class FusionParams:
     cross_lingual_z: float  # another language: z-score of the best sentence needed to answer
     relative_floor: float = 0.45  # results below this share of the best fused score are noise
     sentence_weight: float = 0.5  # share of the best sentence's cosine in a passage's cosine
+    proximity_weight: float = 0.0  # bonus for the query's words together in one sentence
     duplicate_cosine: float = 0.97  # a result this close to a better one adds nothing
 
 
 # Tuned with `python -m index eval ../shared/eval/dev.jsonl --ood ../shared/eval/dev_ood.jsonl`.
 PARAMS = {
-    "e5": FusionParams(lexical_weight=0.5, min_coverage=0.33, max_unknown=0.4, cross_lingual_z=3.0),
+    "e5": FusionParams(
+        lexical_weight=0.5,
+        min_coverage=0.33,
+        max_unknown=0.4,
+        cross_lingual_z=3.0,
+        proximity_weight=0.5,
+    ),
     "minilm": FusionParams(
         lexical_weight=0.7,
         min_coverage=0.33,

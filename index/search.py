@@ -27,7 +27,7 @@ from index.lexical import AnalyzedQuery, LexicalIndex, Vocabulary, analyze_query
 from index.quote import quote_text, select_quote, text_fragment_url
 from index.sentences import SentenceIndex
 from index.store import IndexUnavailable, Manifest, current_version, open_version
-from index.text import detect_lang, terms
+from index.text import detect_lang, sentence_spans, terms
 from index.types import Answer, ArticleInfo, Passage, Result
 from index.vector import VectorIndex
 
@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 
 MAX_QUERY_CHARS = 1000
 CANDIDATES = 60
+PROXIMITY_CANDIDATES = 30
 SAMPLE_FOR_STATS = 2048
 
 
@@ -269,6 +270,20 @@ class Engine:
         )
         signals.sentence_z = _zscore(float(best_sentence.max()), sample_sentence)
         order = np.argsort(-fused)
+        if self.params.proximity_weight > 0:
+            # Proximity: the question's words together in one sentence, for the best few.
+            prox = np.zeros(len(fused), dtype=np.float32)
+            for i in order[:PROXIMITY_CANDIDATES]:
+                text = snap.passages[int(cand[i])].text
+                prox[i] = max(
+                    (
+                        _coverage(aq.core_terms, terms(text[a:b]), snap.lexical.idf)
+                        for a, b in sentence_spans(text)
+                    ),
+                    default=0.0,
+                )
+            fused = fused + self.params.proximity_weight * prox
+            order = np.argsort(-fused)
         coverage = max(
             _coverage(
                 aq.core_terms,
