@@ -154,10 +154,6 @@ class Embedder:
 
         self.settings = settings
         self.spec = spec or resolve_model(settings.embedding_model)
-        if settings.search_threads:
-            import torch
-
-            torch.set_num_threads(settings.search_threads)
         kwargs: dict = {"device": settings.embedding_device}
         backend, onnx_file = choose_backend(settings, self.spec)
         if backend == "onnx":

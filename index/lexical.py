@@ -215,6 +215,7 @@ class LexicalIndex:
     def __init__(self, bm25: bm25s.BM25, idf: dict[str, float]) -> None:
         self.bm25 = bm25
         self.idf = idf
+        self.max_idf = max(idf.values(), default=1.0)  # the weight of a word never seen
 
     @staticmethod
     def build(docs_terms: list[list[str]]) -> LexicalIndex:

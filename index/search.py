@@ -15,8 +15,10 @@ import time
 import unicodedata
 from collections import OrderedDict
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
+import faiss
 import numpy as np
 
 from index.config import IndexSettings
@@ -75,6 +77,12 @@ class Snapshot:
         pick = np.sort(rng.choice(n, size=min(n, SAMPLE_FOR_STATS), replace=False))
         self.sample = np.ascontiguousarray(self.vector.vectors[pick], dtype=np.float32)
         self.sample_sentences = self.sentences.sample(pick)
+        self.sentence_terms = lru_cache(maxsize=50_000)(self._sentence_terms)
+
+    def _sentence_terms(self, pid: int) -> list[frozenset[str]]:
+        """Each sentence's index terms (cached: the same passages come back query after query)."""
+        text = self.passages[pid].text
+        return [frozenset(terms(text[a:b])) for a, b in sentence_spans(text)]
 
 
 def _load_snapshot(folder: Path, manifest: Manifest) -> Snapshot:
@@ -128,6 +136,12 @@ class Engine:
         self._lock = threading.Lock()
         self._qcache: OrderedDict[str, np.ndarray] = OrderedDict()
         self.params: FusionParams = params_for(embedder.spec.name, embedder.model_id)
+        if settings.search_threads:  # serving: one search per thread beats threads per search
+            faiss.omp_set_num_threads(settings.search_threads)
+            if embedder.backend == "torch":
+                import torch
+
+                torch.set_num_threads(settings.search_threads)
         self.analyze_queries = True  # accents, typos, acronyms (off only to measure its worth)
 
     # ------------------------------------------------------------------ loading
@@ -274,11 +288,10 @@ class Engine:
             # Proximity: the question's words together in one sentence, for the best few.
             prox = np.zeros(len(fused), dtype=np.float32)
             for i in order[:PROXIMITY_CANDIDATES]:
-                text = snap.passages[int(cand[i])].text
                 prox[i] = max(
                     (
-                        _coverage(aq.core_terms, terms(text[a:b]), snap.lexical.idf)
-                        for a, b in sentence_spans(text)
+                        _coverage(aq.core_terms, sentence, snap.lexical)
+                        for sentence in snap.sentence_terms(int(cand[i]))
                     ),
                     default=0.0,
                 )
@@ -292,13 +305,13 @@ class Engine:
                     + " "
                     + snap.articles[snap.passages[int(cand[i])].article_id].title
                 ),
-                snap.lexical.idf,
+                snap.lexical,
             )
             for i in order[:3]
         )
         evidence = Evidence(
             coverage=coverage,
-            unknown=_unknown_share(aq.core_terms, snap.lexical.idf),
+            unknown=_unknown_share(aq.core_terms, snap.lexical),
             foreign=detect_lang(q) != "fr",
         )
         lap("fuse")
@@ -340,22 +353,23 @@ def _zscore(value: float, sample: np.ndarray) -> float:
     return (value - float(sample.mean())) / (float(sample.std()) or 1e-6)
 
 
-def _coverage(query_terms: list[str], passage_terms: list[str], idf: dict[str, float]) -> float:
+def _coverage(
+    query_terms: list[str], passage_terms: list[str] | frozenset[str], lexical: LexicalIndex
+) -> float:
     """Share of the query's weight (idf) found in the passage; unknown terms weigh most."""
     if not query_terms:
         return 0.0
-    top = max(idf.values()) if idf else 1.0
-    present = set(passage_terms)
-    weights = {t: idf.get(t, top) for t in set(query_terms)}
+    present = passage_terms if isinstance(passage_terms, frozenset) else set(passage_terms)
+    weights = {t: lexical.idf.get(t, lexical.max_idf) for t in set(query_terms)}
     total = sum(weights.values())
     return sum(w for t, w in weights.items() if t in present) / total if total else 0.0
 
 
-def _unknown_share(query_terms: list[str], idf: dict[str, float]) -> float:
+def _unknown_share(query_terms: list[str], lexical: LexicalIndex) -> float:
     """Share of the question's weight in words the corpus never uses ("pizza")."""
     if not query_terms:
         return 1.0
-    top = max(idf.values()) if idf else 1.0
+    top, idf = lexical.max_idf, lexical.idf
     unique = set(query_terms)
     total = sum(idf.get(t, top) for t in unique)
     return sum(top for t in unique if t not in idf) / total if total else 1.0
