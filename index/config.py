@@ -41,9 +41,6 @@ class IndexSettings(BaseSettings):
         description="Passages above which FAISS uses an approximate (HNSW) index; below, "
         "exact search (one thread: ~8 ms a question at 100k passages).",
     )
-    reranker_model: str | None = Field(
-        None, description="Optional cross-encoder (name or path) re-scoring the top results."
-    )
     search_threads: int = Field(
         1,
         ge=0,
