@@ -106,6 +106,75 @@ def model_id_for(settings: IndexSettings, spec: ModelSpec | None = None) -> str:
     return spec.model_id + ("+onnx-int8" if backend == "onnx" else "")
 
 
+class OnnxEncoder:
+    """sentence-transformers' ONNX path without torch: the folder's tokenizer.json
+    (tokenizers), its ONNX file (onnxruntime), mean pooling over the attention mask, L2
+    normalisation, the prompts of config_sentence_transformers.json."""
+
+    @staticmethod
+    def supports(folder: Path) -> bool:
+        try:
+            pooling = json.loads((folder / "1_Pooling" / "config.json").read_text("utf-8"))
+        except (OSError, ValueError):
+            return False
+        return (
+            (folder / "tokenizer.json").exists()
+            and bool(pooling.get("pooling_mode_mean_tokens"))
+            and not any(
+                pooling.get(k) for k in ("pooling_mode_cls_token", "pooling_mode_max_tokens")
+            )
+        )
+
+    def __init__(self, folder: Path, file_name: str) -> None:
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        def read(name: str) -> dict:
+            path = folder / name
+            return json.loads(path.read_text("utf-8")) if path.exists() else {}
+
+        max_len = int(read("sentence_bert_config.json").get("max_seq_length") or 512)
+        pad = read("special_tokens_map.json").get("pad_token") or "[PAD]"
+        pad = pad.get("content", "[PAD]") if isinstance(pad, dict) else pad
+        self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        pad_id = self.tokenizer.token_to_id(pad)
+        self.tokenizer.enable_truncation(max_length=max_len)
+        self.tokenizer.enable_padding(pad_id=pad_id or 0, pad_token=pad)
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        self.session = ort.InferenceSession(
+            str(folder / file_name), options, providers=["CPUExecutionProvider"]
+        )
+        self.inputs = {i.name for i in self.session.get_inputs()}
+        self.prompts: dict[str, str] = (
+            read("config_sentence_transformers.json").get("prompts") or {}
+        )
+        self.dim = int(read("config.json").get("hidden_size") or 384)
+
+    def encode(
+        self, texts: list[str], prompt: str, batch_size: int, progress: bool = False
+    ) -> np.ndarray:
+        from tqdm import tqdm
+
+        full = [f"{prompt}{t}" for t in texts]
+        order = sorted(range(len(full)), key=lambda i: -len(full[i]))  # similar lengths batch
+        out = np.zeros((len(full), self.dim), dtype=np.float32)
+        starts = range(0, len(order), batch_size)
+        for start in tqdm(starts, desc="embedding", unit="batch", disable=not progress):
+            idx = order[start : start + batch_size]
+            enc = self.tokenizer.encode_batch([full[i] for i in idx])
+            ids = np.array([e.ids for e in enc], dtype=np.int64)
+            mask = np.array([e.attention_mask for e in enc], dtype=np.int64)
+            feed = {"input_ids": ids, "attention_mask": mask}
+            if "token_type_ids" in self.inputs:
+                feed["token_type_ids"] = np.zeros_like(ids)
+            hidden = self.session.run(None, feed)[0]
+            m = mask[:, :, None].astype(np.float32)
+            pooled = (hidden * m).sum(axis=1) / np.clip(m.sum(axis=1), 1e-9, None)
+            out[idx] = pooled / np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
+        return out
+
+
 class EmbeddingCache:
     """Vectors by (model id, text hash) in SQLite: safe across processes and crashes."""
 
@@ -150,21 +219,29 @@ class Embedder:
     def __init__(self, settings: IndexSettings, spec: ModelSpec | None = None) -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-        from sentence_transformers import SentenceTransformer
-
         self.settings = settings
         self.spec = spec or resolve_model(settings.embedding_model)
-        kwargs: dict = {"device": settings.embedding_device}
         backend, onnx_file = choose_backend(settings, self.spec)
-        if backend == "onnx":
-            kwargs["backend"] = "onnx"
-            kwargs["model_kwargs"] = {"file_name": onnx_file}
+        self.backend = backend
+        self.model = None
+        self.onnx: OnnxEncoder | None = None
         try:
-            self.model = SentenceTransformer(self.spec.path, **kwargs)
+            if backend == "onnx" and onnx_file and OnnxEncoder.supports(Path(self.spec.path)):
+                # No torch in the process: about 400 MB less resident memory, faster start.
+                self.onnx = OnnxEncoder(Path(self.spec.path), onnx_file)
+                prompts, self.dim = self.onnx.prompts, self.onnx.dim
+            else:
+                from sentence_transformers import SentenceTransformer
+
+                kwargs: dict = {"device": settings.embedding_device}
+                if backend == "onnx":
+                    kwargs["backend"] = "onnx"
+                    kwargs["model_kwargs"] = {"file_name": onnx_file}
+                self.model = SentenceTransformer(self.spec.path, **kwargs)
+                prompts = getattr(self.model, "prompts", {}) or {}
+                self.dim = int(self.model.get_embedding_dimension())
         except Exception as exc:
             raise ModelError(f"cannot load embedding model {self.spec.path!r}: {exc}") from exc
-        self.backend = backend
-        prompts = getattr(self.model, "prompts", {}) or {}
         self.query_prompt = (
             settings.query_prompt if settings.query_prompt is not None else prompts.get("query", "")
         )
@@ -173,7 +250,6 @@ class Embedder:
             if settings.passage_prompt is not None
             else prompts.get("passage", prompts.get("document", ""))
         )
-        self.dim = int(self.model.get_embedding_dimension())
         self.model_id = model_id_for(settings, self.spec)
         self._cache: EmbeddingCache | None = None
 
@@ -188,14 +264,19 @@ class Embedder:
     ) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        vecs = self.model.encode(
-            texts,
-            prompt=prompt or None,
-            batch_size=batch_size or self.settings.embedding_batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=progress,
-        )
+        size = batch_size or self.settings.embedding_batch_size
+        if self.onnx is not None:
+            vecs = self.onnx.encode(texts, prompt, size, progress=progress)
+        else:
+            assert self.model is not None
+            vecs = self.model.encode(
+                texts,
+                prompt=prompt or None,
+                batch_size=size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=progress,
+            )
         return np.ascontiguousarray(vecs, dtype=np.float32)
 
     def embed_query(self, text: str) -> np.ndarray:

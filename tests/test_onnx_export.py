@@ -120,6 +120,42 @@ def test_engine_end_to_end_with_onnx(exported: tuple[Path, Path], tmp_path: Path
     assert not engine.search("recette de la pizza margherita").answered
 
 
+def test_torch_free_encoder_matches_sentence_transformers_onnx(
+    exported: tuple[Path, Path],
+) -> None:
+    """The engine's own ONNX encoder (no torch) gives sentence-transformers' ONNX vectors."""
+    from sentence_transformers import SentenceTransformer
+
+    from index.embed import ONNX_INT8_FILE, OnnxEncoder
+
+    folder = exported[1].parent.parent
+    assert OnnxEncoder.supports(folder)
+    ours = OnnxEncoder(folder, ONNX_INT8_FILE).encode([*SENTENCES, "", "x" * 3000], "", 1)
+    st = SentenceTransformer(
+        str(folder), backend="onnx", model_kwargs={"file_name": ONNX_INT8_FILE}
+    )
+    theirs = st.encode([*SENTENCES, "", "x" * 3000], batch_size=1, normalize_embeddings=True)
+    assert float(np.min((ours * theirs).sum(axis=1))) > 0.9999
+
+
+def test_onnx_engine_process_never_imports_torch(exported: tuple[Path, Path]) -> None:
+    """Serving with the ONNX export keeps torch (≈ 400 MB) out of the process."""
+    import subprocess
+    import sys
+
+    root, _ = exported
+    code = (
+        "import sys, pathlib; from index.config import IndexSettings; from index.embed import "
+        f"Embedder, resolve_model; p = resolve_model('minilm', root=pathlib.Path({str(root)!r}))"
+        "; e = Embedder(IndexSettings(embedding_model=p.path, embedding_backend='onnx'))"
+        "; v = e.embed_query('caméras'); print(v.shape[0], 'torch' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO,
+                         timeout=120)  # fmt: skip
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split() == ["384", "False"]
+
+
 E5 = REPO / "data" / "models" / "multilingual-e5-small"
 
 
