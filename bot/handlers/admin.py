@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+from collections.abc import Callable
+from typing import Any
 
 from telegram import Update
 from telegram.ext import Application, CommandHandler, ContextTypes, filters
@@ -24,8 +26,15 @@ from bot.updating import fetch_and_rebuild
 log = logging.getLogger(__name__)
 
 
-async def on_reindex(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Rebuild from content/ in a worker thread; the old index answers meanwhile."""
+async def _run_job(
+    update: Update,
+    context: ContextTypes.DEFAULT_TYPE,
+    name: str,
+    job: Callable[[Any], Any],
+    started: str,
+    done: str,
+) -> None:
+    """One rebuild at a time, in a worker thread; the old index answers meanwhile."""
     message = update.effective_message
     if message is None:
         return
@@ -35,51 +44,36 @@ async def on_reindex(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
         await reply(message, context, text(lang, "reindex_busy"))
         return
     async with svc.rebuild_lock:
-        await reply(message, context, text(lang, "reindex_started"))
-        log.info("rebuild requested by an admin")
+        await reply(message, context, text(lang, started))
+        log.info("%s requested by an admin", name)
         try:
-            report = await asyncio.to_thread(svc.require_engine().rebuild)
+            result = await asyncio.to_thread(job, svc)
         except Exception as exc:
-            log.exception("rebuild failed")
+            log.exception("%s failed", name)
             await reply(
                 message, context, text(lang, "reindex_failed", error=esc(type(exc).__name__))
             )
             return
-        summary = report.summary() if hasattr(report, "summary") else str(report)
-        await reply(
-            message, context, text(lang, "reindex_done", summary=esc(shorten(summary, 3500)))
-        )
+        summary = result.summary() if hasattr(result, "summary") else str(result)
+        log.info("%s done: %s", name, summary.replace("\n", " | "))
+        await reply(message, context, text(lang, done, summary=esc(shorten(summary, 3500))))
+
+
+async def on_reindex(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Rebuild from content/."""
+    await _run_job(
+        update, context, "rebuild", lambda svc: svc.require_engine().rebuild(),
+        "reindex_started", "reindex_done",
+    )  # fmt: skip
 
 
 async def on_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Fetch new articles from the feeds, then rebuild; the old index answers meanwhile."""
-    message = update.effective_message
-    if message is None:
-        return
-    svc = services(context)
-    lang = lang_for(update)
-    if svc.rebuild_lock.locked():
-        await reply(message, context, text(lang, "reindex_busy"))
-        return
-    async with svc.rebuild_lock:
-        await reply(message, context, text(lang, "update_started"))
-        log.info("update requested by an admin")
-        try:
-            result = await asyncio.to_thread(
-                fetch_and_rebuild, svc.require_engine(), svc.fetcher
-            )
-        except Exception as exc:
-            log.exception("update failed")
-            await reply(
-                message, context, text(lang, "reindex_failed", error=esc(type(exc).__name__))
-            )
-            return
-        log.info("update done: %s", result.summary().replace("\n", " | "))
-        await reply(
-            message,
-            context,
-            text(lang, "update_done", summary=esc(shorten(result.summary(), 3500))),
-        )
+    """Fetch new articles from the feeds, then rebuild."""
+    await _run_job(
+        update, context, "update",
+        lambda svc: fetch_and_rebuild(svc.require_engine(), svc.fetcher),
+        "update_started", "update_done",
+    )  # fmt: skip
 
 
 async def on_stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
