@@ -229,8 +229,9 @@ def main_check(quick: bool = False, out: TextIO | None = None) -> int:
             print(f"FAIL settings: {line}", file=out)
         return 2
     failed = False
+    hidden = (settings.token, _secret(settings))  # scrubbed from every line, never printed
     for check in run_checks(settings, index_settings, quick=quick):
-        print(_scrub(check.line(), settings.token, _secret(settings)), file=out, flush=True)
+        print(_scrub(check.line(), *hidden), file=out, flush=True)
         failed |= check.status == FAIL
     return 1 if failed else 0
 

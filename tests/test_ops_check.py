@@ -143,8 +143,8 @@ async def test_telegram_check_against_the_bot_api(
 
 
 def test_telegram_url_placeholder() -> None:
-    assert telegram_url("https://api.telegram.org/bot", "1:a", "getMe") == (
-        "https://api.telegram.org/bot1:a/getMe"
+    assert telegram_url("https://bot-api.invalid/bot", "1:a", "getMe") == (
+        "https://bot-api.invalid/bot1:a/getMe"
     )
     assert telegram_url("http://h/x/{token}/", "1:a", "getMe") == "http://h/x/1:a//getMe"
 

@@ -241,7 +241,7 @@ def _emit(fmt: str, message: str, *args: Any, exc: bool = False) -> str:
     try:
         if exc:
             try:
-                raise RuntimeError(f"GET https://api.telegram.org/bot{TOKEN}/getMe failed")
+                raise RuntimeError(f"GET https://bot-api.invalid/bot{TOKEN}/getMe failed")
             except RuntimeError:
                 logger.exception(message, *args)
         else:
@@ -252,11 +252,11 @@ def _emit(fmt: str, message: str, *args: Any, exc: bool = False) -> str:
 
 
 def test_json_logs_one_line_per_event_without_secrets() -> None:
-    out = _emit("json", "url %s secret %s", f"https://api.telegram.org/bot{TOKEN}/x", "s3cret_hook")
+    out = _emit("json", "url %s secret %s", f"https://bot-api.invalid/bot{TOKEN}/x", "s3cret_hook")
     assert out.count("\n") == 1
     event = json.loads(out)
     assert event["level"] == "WARNING" and event["logger"] == "test.ops.logs"
-    assert event["msg"] == "url https://api.telegram.org/bot***/x secret ***"
+    assert event["msg"] == "url https://bot-api.invalid/bot***/x secret ***"
     dt.datetime.fromisoformat(event["ts"])
     out = _emit("json", "boom", exc=True)
     assert out.count("\n") == 1
