@@ -93,19 +93,16 @@ def import_mirror(text: str) -> SeedResult:
         body, notes_warn = _clean_mirror_body(raw)
         warnings.extend(f"{title}: {w}" for w in notes_warn)
         url = derived_permalink(ORIGIN_BASE, date, title)
-        articles.append(
-            Article(
-                id=article_id(url),
-                title=title,
-                date=date,
-                url=url,
-                source=ORIGIN_SOURCE,
-                lang="fr",
-                body=body,
-                url_derived=True,
-            )
-        )
+        articles.append(_origin_article(url, title, date, body, url_derived=True))
     return SeedResult(articles, warnings)
+
+
+def _origin_article(url: str, title: str, date: dt.date, body: str, **derived: bool) -> Article:
+    """An article of the origin site (La Quadrature du Net, in French)."""
+    return Article(
+        id=article_id(url), title=title, date=date, url=url, source=ORIGIN_SOURCE, lang="fr",
+        body=body, **derived,
+    )  # fmt: skip
 
 
 def _clean_mirror_body(raw: str) -> tuple[str, list[str]]:
@@ -225,18 +222,7 @@ def import_republished(text: str) -> SeedResult:
         body += "\n\n" + "\n\n".join(f"[^{k}]: {v}" for k, v in sorted(notes.items()))
     date, warnings = _date_from_text("\n".join(body_lines))
     return SeedResult(
-        [
-            Article(
-                id=article_id(url),
-                title=title,
-                date=date,
-                url=url,
-                source=ORIGIN_SOURCE,
-                lang="fr",
-                body=body,
-                date_derived=True,
-            )
-        ],
+        [_origin_article(url, title, date, body, date_derived=True)],
         warnings,
     )
 
