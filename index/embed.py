@@ -316,7 +316,3 @@ class Embedder:
             "query_prompt": self.query_prompt,
             "passage_prompt": self.passage_prompt,
         }
-
-
-def manifest_model_info(embedder: Embedder) -> str:
-    return json.dumps(embedder.describe(), sort_keys=True)

@@ -59,7 +59,6 @@ def params_for(name: str, model_id: str) -> FusionParams:
 @dataclass
 class Signals:
     top_z: float  # best candidate's cosine as a z-score against the corpus sample
-    top_bm25: float
     sentence_z: float = 0.0  # best single sentence against the sample's best sentences
 
 
@@ -76,7 +75,7 @@ def fuse(
     vec_norm = np.clip(z, 0, None) / top_z if top_z > 0 else np.zeros_like(z)
     bm_norm = bm / bm_max if bm_max > 0 else np.zeros_like(bm)
     w = params.lexical_weight
-    return w * bm_norm + (1 - w) * vec_norm, Signals(top_z=top_z, top_bm25=bm_max)
+    return w * bm_norm + (1 - w) * vec_norm, Signals(top_z=top_z)
 
 
 @dataclass(frozen=True)

@@ -461,23 +461,8 @@ _BLOCKS = {
     "hr",
     "doc",
 }
-_SKIP = {
-    "script",
-    "style",
-    "noscript",
-    "template",
-    "svg",
-    "math",
-    "button",
-    "input",
-    "select",
-    "textarea",
-    "iframe",
-    "object",
-    "embed",
-    "canvas",
-    "audio",
-    "video",
+# Never converted to text: what the extractor drops, plus media and page metadata.
+_SKIP = (_DROP_ALWAYS - {"label"}) | {
     "img",
     "picture",
     "graphic",
