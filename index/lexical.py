@@ -22,10 +22,15 @@ _WORD_RE = re.compile(r"[^\W_]+(?:['’-][^\W_]+)*")
 
 @dataclass
 class Vocabulary:
-    """Folded corpus words → (document frequency, most frequent written form)."""
+    """Folded corpus words → (document frequency, written form to restore).
+
+    The written form is the most frequent one, except when the corpus also writes the word
+    without accents ("commence" next to "commencé"): then what the user typed is a real word.
+    """
 
     df: dict[str, int] = field(default_factory=dict)
     surface: dict[str, str] = field(default_factory=dict)
+    _stems: frozenset[str] | None = field(default=None, init=False, repr=False, compare=False)
 
     @classmethod
     def build(cls, texts: list[str]) -> Vocabulary:
@@ -41,11 +46,22 @@ class Vocabulary:
                     forms.setdefault(key, Counter())[part.lower()] += 1
                     seen.add(key)
             df.update(seen)
-        return cls(dict(df), {k: c.most_common(1)[0][0] for k, c in forms.items()})
+        surface = {k: k if k in c else c.most_common(1)[0][0] for k, c in forms.items()}
+        return cls(dict(df), surface)
+
+    @property
+    def stems(self) -> frozenset[str]:
+        if self._stems is None:
+            self._stems = frozenset(stem(w) for w in self.df)
+        return self._stems
 
     def correct(self, word: str) -> str | None:
-        """The most frequent corpus word at one edit (Damerau) from an unknown word."""
-        if len(word) < 5 or word in self.df or word.isdigit():
+        """The most frequent corpus word at one edit (Damerau) from an unknown word.
+
+        A word whose stem the corpus knows is another form of a known word ("étudié" next to
+        "étudier"), not a typo: it stays as typed.
+        """
+        if len(word) < 5 or word in self.df or word.isdigit() or stem(word) in self.stems:
             return None
         best, best_df = None, 0
         for cand in _edits1(word):

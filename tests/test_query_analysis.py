@@ -1,0 +1,36 @@
+"""Query analysis against a small vocabulary: typos and missing accents are fixed, real words
+are left as the user typed them."""
+
+from __future__ import annotations
+
+from index.lexical import Vocabulary, analyze_query
+
+CORPUS = [
+    "Le chercheur a voulu étudier les caméras. Son étude porte sur la reconnaissance faciale.",
+    "La bataille commence au Sénat. Le débat a commencé hier, les alertes aussi.",
+    "Les caméras filment. Une caméra coûte cher.",
+]
+
+
+def analyzed(question: str) -> str:
+    return analyze_query(question, Vocabulary.build(CORPUS), {}).text
+
+
+def test_missing_accents_are_restored():
+    assert analyzed("combien de cameras au senat") == "combien de caméras au sénat"
+
+
+def test_one_typo_is_fixed():
+    assert analyzed("la reconaissance faciale") == "la reconnaissance faciale"
+
+
+def test_other_forms_of_known_words_are_not_corrected():
+    # "étudié" is one edit from "étude", but it is a form of "étudier": not a typo.
+    assert analyzed("Quel chercheur a étudié les caméras ?") == (
+        "Quel chercheur a étudié les caméras ?"
+    )
+    assert analyzed("une alerte") == "une alerte"
+
+
+def test_words_the_corpus_writes_both_ways_keep_the_typed_form():
+    assert analyzed("quand commence le debat") == "quand commence le débat"
