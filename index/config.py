@@ -47,3 +47,17 @@ class IndexSettings(BaseSettings):
         description="Threads for one search (torch, FAISS); 0 = the libraries' defaults. One "
         "thread per search is fastest when several questions run at once.",
     )
+    reranker_model: str | None = Field(
+        None,
+        description="A sentence-transformers CrossEncoder (name or path) that reorders the best "
+        "candidates; off by default (none installs offline).",
+    )
+    reranker_candidates: int = Field(
+        20, ge=1, le=200, description="How many fused candidates the reranker reads."
+    )
+    reranker_weight: float = Field(
+        0.8,
+        ge=0.0,
+        le=1.0,
+        description="Share of the reranker in the final order (the rest: the fused score).",
+    )

@@ -27,6 +27,7 @@ from index.embed import Embedder
 from index.fuse import Evidence, FusionParams, abstain, fuse, params_for
 from index.lexical import AnalyzedQuery, LexicalIndex, Vocabulary, analyze_query
 from index.quote import quote_text, select_quote, text_fragment_url
+from index.rerank import CrossEncoderReranker, Reranker, blend
 from index.sentences import SentenceIndex
 from index.store import IndexUnavailable, Manifest, current_version, open_version
 from index.text import detect_lang, sentence_spans, terms
@@ -61,6 +62,7 @@ class Snapshot:
         with (folder / "passages.jsonl").open(encoding="utf-8") as fh:
             rows = [json.loads(line) for line in fh]
         self.passages = [Passage(**r) for r in rows]
+        self.position = {p.id: i for i, p in enumerate(self.passages)}
         arts = json.loads((folder / "articles.json").read_text(encoding="utf-8"))
         self.articles = {
             a["id"]: ArticleInfo(**{**a, "date": dt.date.fromisoformat(a["date"])}) for a in arts
@@ -129,9 +131,20 @@ class _Laps:
 class Engine:
     """Thread-safe: searches read an immutable snapshot; a reload swaps the reference."""
 
-    def __init__(self, settings: IndexSettings, embedder: Embedder, snapshot: Snapshot) -> None:
+    def __init__(
+        self,
+        settings: IndexSettings,
+        embedder: Embedder,
+        snapshot: Snapshot,
+        reranker: Reranker | None = None,
+    ) -> None:
         self.settings = settings
         self.embedder = embedder
+        if reranker is None and settings.reranker_model:
+            reranker = CrossEncoderReranker(
+                settings.reranker_model, device=settings.embedding_device
+            )
+        self.reranker = reranker
         self._snap = snapshot
         self._lock = threading.Lock()
         self._qcache: OrderedDict[str, np.ndarray] = OrderedDict()
@@ -152,11 +165,12 @@ class Engine:
         embedder: Embedder | None = None,
         *,
         build_if_missing: bool = True,
+        reranker: Reranker | None = None,
     ) -> Engine:
         settings = settings or IndexSettings()
         embedder = embedder or Embedder(settings)
         snap = cls._load_current(settings, embedder, build_if_missing=build_if_missing)
-        return cls(settings, embedder, snap)
+        return cls(settings, embedder, snap, reranker)
 
     @staticmethod
     def _load_current(
@@ -319,12 +333,38 @@ class Engine:
             return Answer(
                 query=query, answered=False, results=[], reason="no_match", index_version=version
             )
-        chosen = _diversify([(int(cand[i]), float(fused[i])) for i in order], snap, k, self.params)
+        ranked = [(int(cand[i]), float(fused[i])) for i in order]
+        if self.reranker is not None:
+            ranked = self._rerank(snap, aq.text, ranked, k)
+            lap("rerank")
+        chosen = _diversify(ranked, snap, k, self.params)
         lap("diversify")
         qterms = set(aq.terms)
         results = [self._result(snap, pid, score, qterms, qvec) for pid, score in chosen]
         lap("quote")
         return Answer(query=query, answered=True, results=results, index_version=version)
+
+    def _rerank(
+        self, snap: Snapshot, query: str, ranked: list[tuple[int, float]], k: int
+    ) -> list[tuple[int, float]]:
+        """The reranker reorders the best candidates; the others cannot be shown anyway."""
+        assert self.reranker is not None
+        top = ranked[: max(self.settings.reranker_candidates, k)]
+        texts = [_reading(snap, pid) for pid, _ in top]
+        scores = blend(
+            np.array([s for _, s in top], dtype=np.float32),
+            self.reranker.score(query, texts),
+            self.settings.reranker_weight,
+        )
+        return sorted(
+            ((pid, float(s)) for (pid, _), s in zip(top, scores, strict=True)),
+            key=lambda item: -item[1],
+        )
+
+    def passage_text(self, passage_id: str) -> str:
+        """What a reranker reads of a passage: its article's title, then its text as quoted."""
+        snap = self._snap
+        return _reading(snap, snap.position[passage_id])
 
     def _result(
         self, snap: Snapshot, pid: int, score: float, qterms: set[str], qvec: np.ndarray
@@ -345,6 +385,11 @@ class Engine:
             article_id=art.id,
             source=art.source,
         )
+
+
+def _reading(snap: Snapshot, pid: int) -> str:
+    p = snap.passages[pid]
+    return f"{snap.articles[p.article_id].title}\n{quote_text(p.text)}"
 
 
 def _zscore(value: float, sample: np.ndarray) -> float:
