@@ -84,15 +84,16 @@ class Evidence:
 
     coverage: float  # share of the question's idf weight held by one of the top passages
     unknown: float  # share of the question's idf weight that the corpus never uses
-    foreign: bool  # the question is not in the corpus' language: words cannot match
+    translated: bool  # an English question, its words mapped to French: matches are partial
 
 
 def abstain(signals: Signals, evidence: Evidence, params: FusionParams) -> bool:
     """Refuse when the question's words are foreign to the corpus or not found together in a
-    passage. A question in another language can only be judged on meaning: then the top
-    passage must stand out from the corpus (z-score)."""
-    if evidence.foreign:
+    passage. An English question's words are translated and may miss (no glossary holds every
+    word): then it is answered only when its best sentence stands out from the corpus
+    (z-score) — meaning crosses languages, words do not."""
+    if evidence.unknown < params.max_unknown and evidence.coverage >= params.min_coverage:
+        return False
+    if evidence.translated:
         return signals.sentence_z < params.cross_lingual_z
-    if evidence.unknown >= params.max_unknown:
-        return True
-    return evidence.coverage < params.min_coverage
+    return True

@@ -6,14 +6,17 @@ from __future__ import annotations
 import json
 import logging
 import re
+from bisect import bisect_left
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import bm25s
 import numpy as np
+import Stemmer
 
-from index.text import STOP_WORDS, fold, stem, terms, words
+from index.text import EN_STOP_WORDS, STOP_WORDS, detect_lang, fold, stem, terms, words
 
 logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs each build at DEBUG via root
 _ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
@@ -184,10 +187,90 @@ class AnalyzedQuery:
     text: str  # for the embedding model: typos fixed, accents restored from the corpus
     terms: list[str]  # BM25 terms, expansions included
     core_terms: list[str]  # the query's own terms (for coverage)
+    lang: str = "fr"
 
 
-def analyze_query(query: str, vocab: Vocabulary, acronyms: dict[str, list[str]]) -> AnalyzedQuery:
-    """Fix what users type: missing accents, one-letter typos, acronyms or their expansions."""
+_GLOSSARY_FILE = Path(__file__).with_name("glossary_en_fr.tsv")
+_MIN_ROOT = 5  # shortest shared root taken for a cognate ("olymp", "surveil")
+
+
+@lru_cache(maxsize=1)
+def _english_stemmer() -> Stemmer.Stemmer:
+    return Stemmer.Stemmer("english")
+
+
+@lru_cache(maxsize=1)
+def _glossary() -> dict[str, list[list[str]]]:
+    """English stem → French translations, each as index terms (first: the usual one)."""
+    table: dict[str, list[list[str]]] = {}
+    stemmer = _english_stemmer()
+    for line in _GLOSSARY_FILE.read_text(encoding="utf-8").splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        english, _, french = line.partition("\t")
+        translations = [terms(w) for w in french.split()]
+        table.setdefault(stemmer.stemWord(fold(english.strip())), []).extend(
+            t for t in translations if t
+        )
+    return table
+
+
+def translate_word(word: str, lexical: LexicalIndex) -> list[list[str]]:
+    """French index terms for a folded English word: from the glossary, else the same word in
+    the corpus (names, "CNIL"), else a cognate sharing its root ("algorithmic" → algorithm)."""
+    english = _english_stemmer().stemWord(word)
+    known = [t for t in _glossary().get(english, []) if all(x in lexical.idf for x in t)]
+    if known:
+        return known
+    french = stem(word)
+    if french in lexical.idf:
+        return [[french]]
+    for n in range(len(word) - 1, _MIN_ROOT - 1, -1):
+        if word[:n] in lexical.idf:
+            return [[word[:n]]]
+    if len(english) >= _MIN_ROOT:
+        matches = lexical.starting_with(english)
+        if matches:
+            return [[min(matches, key=lambda t: lexical.idf[t])]]
+    return []
+
+
+def _analyze_english(
+    query: str, lexical: LexicalIndex, acronyms: dict[str, list[str]]
+) -> AnalyzedQuery:
+    """An English question over a French corpus: each content word becomes French terms; a word
+    with no translation stays as it is, and weighs as a word the corpus never uses."""
+    core: list[str] = []
+    extra: list[str] = []
+    for raw in _WORD_RE.findall(query):
+        key = fold(raw)
+        if key in EN_STOP_WORDS or key in STOP_WORDS or (len(key) < 2 and not key.isdigit()):
+            continue
+        if key in acronyms:
+            core.append(stem(key))
+            for exp in acronyms[key][:2]:
+                extra.extend(terms(exp))
+            continue
+        translations = translate_word(key, lexical)
+        if not translations:
+            core.append(key)
+            continue
+        core.extend(translations[0])
+        for other in translations[1:]:
+            extra.extend(other)
+    return AnalyzedQuery(query, query, core + extra, core, lang="en")
+
+
+def analyze_query(
+    query: str,
+    vocab: Vocabulary,
+    acronyms: dict[str, list[str]],
+    lexical: LexicalIndex | None = None,
+) -> AnalyzedQuery:
+    """Fix what users type: missing accents, one-letter typos, acronyms or their expansions.
+    English questions (when the lexical index is given) are mapped to French terms."""
+    if lexical is not None and detect_lang(query) == "en":
+        return _analyze_english(query, lexical, acronyms)
     pieces: list[str] = []
     pos = 0
     for m in _WORD_RE.finditer(query):
@@ -232,6 +315,7 @@ class LexicalIndex:
         self.bm25 = bm25
         self.idf = idf
         self.max_idf = max(idf.values(), default=1.0)  # the weight of a word never seen
+        self._sorted: list[str] | None = None
 
     @staticmethod
     def build(docs_terms: list[list[str]]) -> LexicalIndex:
@@ -243,6 +327,17 @@ class LexicalIndex:
             df.update(set(d))
         idf = {t: float(np.log(1 + (n - c + 0.5) / (c + 0.5))) for t, c in df.items()}
         return LexicalIndex(bm25, idf)
+
+    def starting_with(self, prefix: str, limit: int = 200) -> list[str]:
+        """Index terms that begin with ``prefix`` (sorted once, on first use)."""
+        if self._sorted is None:
+            self._sorted = sorted(self.idf)
+        i = bisect_left(self._sorted, prefix)
+        found: list[str] = []
+        while i < len(self._sorted) and self._sorted[i].startswith(prefix) and len(found) < limit:
+            found.append(self._sorted[i])
+            i += 1
+        return found
 
     def scores(self, query_terms: list[str]) -> np.ndarray:
         known = [t for t in query_terms if t in self.idf]

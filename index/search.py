@@ -30,7 +30,7 @@ from index.quote import quote_text, select_quote, text_fragment_url
 from index.rerank import CrossEncoderReranker, Reranker, blend
 from index.sentences import SentenceIndex
 from index.store import IndexUnavailable, Manifest, current_version, open_version
-from index.text import detect_lang, sentence_spans, terms
+from index.text import sentence_spans, terms
 from index.types import Answer, ArticleInfo, Passage, Result
 from index.vector import VectorIndex
 
@@ -265,7 +265,7 @@ class Engine:
                 query=query, answered=False, results=[], reason="empty", index_version=version
             )
         if self.analyze_queries:
-            aq = analyze_query(q, snap.vocab, snap.acronyms)
+            aq = analyze_query(q, snap.vocab, snap.acronyms, snap.lexical)
         else:
             aq = AnalyzedQuery(q, q, terms(q), terms(q))
         lap("analyze")
@@ -326,7 +326,7 @@ class Engine:
         evidence = Evidence(
             coverage=coverage,
             unknown=_unknown_share(aq.core_terms, snap.lexical),
-            foreign=detect_lang(q) != "fr",
+            translated=aq.lang != "fr",
         )
         lap("fuse")
         if abstain(signals, evidence, self.params):

@@ -178,3 +178,20 @@ def test_retrieval_quality_does_not_regress(engine):
     assert report.mrr10 >= 0.75
     assert report.ood_refused == report.ood
     assert report.refused_answerable <= 1
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("Were microphones installed in the streets of Orléans?", "Orléans"),
+        ("Is facial recognition used in French airports?", "aéroports"),
+    ],
+)
+def test_english_question_finds_the_french_passage(engine, question, expected):
+    answer = engine.search(question, k=3)
+    assert answer.answered
+    assert any(expected in r.quote for r in answer.results)
+
+
+def test_english_question_outside_the_corpus_is_refused(engine):
+    assert not engine.search("What is the weather tomorrow in Paris?").answered

@@ -34,3 +34,16 @@ def test_other_forms_of_known_words_are_not_corrected():
 
 def test_words_the_corpus_writes_both_ways_keep_the_typed_form():
     assert analyzed("quand commence le debat") == "quand commence le débat"
+
+
+def test_english_words_become_french_terms(engine):
+    snap = engine._snap
+    aq = analyze_query(
+        "Which laws allow algorithmic surveillance in Orléans?", snap.vocab, snap.acronyms,
+        snap.lexical,
+    )
+    assert aq.lang == "en"
+    assert {"loi", "algorithm", "surveil", "orlean"} <= set(aq.core_terms)  # glossary, cognates
+    assert "which" not in aq.core_terms
+    unknown = analyze_query("Best pizza dough recipe", snap.vocab, {}, snap.lexical)
+    assert not set(unknown.core_terms) & set(snap.lexical.idf)
