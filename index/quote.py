@@ -23,7 +23,8 @@ def select_quote(
 
     A sentence scores by the idf of the query terms it holds and, when sentence vectors are
     given, by how close its meaning is to the question (relative to the passage's other
-    sentences). The best-scoring window wins; ties go to the longer one, for context.
+    sentences). The best-scoring window wins; ties go to the longer one, for context. A
+    window may open on its section's heading without losing a sentence.
     """
     spans = sentence_spans(text)
     if not spans:
@@ -45,7 +46,9 @@ def select_quote(
     window = (spans[0][0], spans[0][1])
     for i in range(len(spans)):
         total = 0.0
-        for j in range(i, min(i + MAX_SENTENCES, len(spans))):
+        # A section heading rides along with the sentences after it: it is context, not text.
+        size = MAX_SENTENCES + (1 if text.startswith("#", spans[i][0]) else 0)
+        for j in range(i, min(i + size, len(spans))):
             length = spans[j][1] - spans[i][0]
             if length > max_chars and j > i:
                 break
