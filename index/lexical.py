@@ -188,6 +188,29 @@ class AnalyzedQuery:
     terms: list[str]  # BM25 terms, expansions included
     core_terms: list[str]  # the query's own terms (for coverage)
     lang: str = "fr"
+    answer: str | None = None  # the kind of answer asked for: "quantity", "date", "name"
+
+
+_ASKS_QUANTITY = re.compile(r"\b(?:combien|how (?:many|much))\b")
+_ASKS_DATE = re.compile(
+    r"\b(?:quand|when|(?:en |a )?quelle (?:annee|date)|what (?:year|date)|which year)\b"
+)
+
+
+_ASKS_NAME = re.compile(r"^(?:qui|who|whom)\b|\b(?:par qui|a qui|avec qui)\b")
+
+
+def answer_type(query: str) -> str | None:
+    """"Combien …?" wants a number and "Quand …?" a date: a passage holding one, near the
+    question's words, is more likely the answer (classic question-answering typing)."""
+    folded = fold(query)
+    if _ASKS_QUANTITY.search(folded):
+        return "quantity"
+    if _ASKS_DATE.search(folded):
+        return "date"
+    if _ASKS_NAME.search(folded):
+        return "name"
+    return None
 
 
 _GLOSSARY_FILE = Path(__file__).with_name("glossary_en_fr.tsv")
@@ -258,7 +281,7 @@ def _analyze_english(
         core.extend(translations[0])
         for other in translations[1:]:
             extra.extend(other)
-    return AnalyzedQuery(query, query, core + extra, core, lang="en")
+    return AnalyzedQuery(query, query, core + extra, core, "en", answer_type(query))
 
 
 def analyze_query(
@@ -305,7 +328,7 @@ def analyze_query(
                 if len(exp_terms) >= 2 and set(exp_terms) <= set(core):
                     extra.append(stem(acr))
                     break
-    return AnalyzedQuery(query, text, core + extra, core)
+    return AnalyzedQuery(query, text, core + extra, core, "fr", answer_type(query))
 
 
 class LexicalIndex:

@@ -30,7 +30,7 @@ from index.quote import quote_text, select_quote, text_fragment_url
 from index.rerank import CrossEncoderReranker, Reranker, blend
 from index.sentences import SentenceIndex
 from index.store import IndexUnavailable, Manifest, current_version, open_version
-from index.text import sentence_spans, terms
+from index.text import fold, sentence_spans, stem, terms
 from index.types import Answer, ArticleInfo, Passage, Result
 from index.vector import VectorIndex
 
@@ -84,7 +84,10 @@ class Snapshot:
     def _sentence_terms(self, pid: int) -> list[frozenset[str]]:
         """Each sentence's index terms (cached: the same passages come back query after query)."""
         text = self.passages[pid].text
-        return [frozenset(terms(text[a:b])) for a, b in sentence_spans(text)]
+        return [
+            frozenset(terms(text[a:b]) + [NAME + stem(fold(n)) for n in _NAME.findall(text[a:b])])
+            for a, b in sentence_spans(text)
+        ]
 
 
 def _load_snapshot(folder: Path, manifest: Manifest) -> Snapshot:
@@ -304,7 +307,7 @@ class Engine:
             for i in order[:PROXIMITY_CANDIDATES]:
                 prox[i] = max(
                     (
-                        _coverage(aq.core_terms, sentence, snap.lexical)
+                        _coverage(aq.core_terms, sentence, snap.lexical, aq.answer)
                         for sentence in snap.sentence_terms(int(cand[i]))
                     ),
                     default=0.0,
@@ -399,15 +402,52 @@ def _zscore(value: float, sample: np.ndarray) -> float:
 
 
 def _coverage(
-    query_terms: list[str], passage_terms: list[str] | frozenset[str], lexical: LexicalIndex
+    query_terms: list[str],
+    passage_terms: list[str] | frozenset[str],
+    lexical: LexicalIndex,
+    answer: str | None = None,
 ) -> float:
-    """Share of the query's weight (idf) found in the passage; unknown terms weigh most."""
+    """Share of the query's weight (idf) found in the passage; unknown terms weigh most.
+
+    With an ``answer`` type, the answer itself counts as one more word of average weight,
+    present when the passage holds a number (or a date) that the question does not.
+    """
     if not query_terms:
         return 0.0
     present = passage_terms if isinstance(passage_terms, frozenset) else set(passage_terms)
     weights = {t: lexical.idf.get(t, lexical.max_idf) for t in set(query_terms)}
     total = sum(weights.values())
-    return sum(w for t, w in weights.items() if t in present) / total if total else 0.0
+    found = sum(w for t, w in weights.items() if t in present)
+    if answer and weights:
+        slot = total / len(weights)
+        total += slot
+        if any(
+            _is_answer(t, answer) and t.removeprefix(NAME) not in weights
+            for t in present
+            if t not in weights
+        ):
+            found += slot
+    return found / total if total else 0.0
+
+
+_MONTH_NAMES = (
+    "janvier fevrier mars avril mai juin juillet aout septembre octobre novembre decembre "
+    "january february march april june july august september october november december"
+)
+_MONTHS = frozenset(stem(m) for m in _MONTH_NAMES.split())
+
+
+NAME = "@"  # marks a capitalised word inside a sentence (a name) among a sentence's terms
+_NAME = re.compile(r"(?<=[^\W\d_][\s,;:(«] |[^\W\d_], )([A-ZÀ-ÖØ-Þ][\w-]+)")
+
+
+def _is_answer(term: str, answer: str) -> bool:
+    if answer == "name":
+        return term.startswith(NAME)
+    year = len(term) == 4 and term.isdigit() and term[:2] in ("19", "20")
+    if answer == "date":
+        return year or term in _MONTHS
+    return term.isdigit() and not year
 
 
 def _unknown_share(query_terms: list[str], lexical: LexicalIndex) -> float:
