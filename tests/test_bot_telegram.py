@@ -8,12 +8,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
 from bot_fixtures import *  # noqa: F403  (fixtures)
-from bot_fixtures import Harness, start_bot, stop_bot
+from bot_fixtures import REQUEST_TIMEOUT, Harness, sent_to, start_bot, stop_bot
 from fakebotapi import BOT_USERNAME, TOKEN, FakeBotApi, parse_html
+
+from bot.handlers.conversation import TYPING_DELAY_SECONDS
+from bot.services import KEY
 
 CANDIDATES = (
     "vidéosurveillance algorithmique",
@@ -84,7 +90,6 @@ async def test_question_gets_quotes_links_dates_share_link_and_keyboard(
 ) -> None:
     api = harness.api
     user = api.new_user()
-    since = api.mark()
     call = await harness.ask(user, question)
     html = call["text"]
     quotes = quotes_of(html)
@@ -104,7 +109,75 @@ async def test_question_gets_quotes_links_dates_share_link_and_keyboard(
     assert f"share:{aid}" in by_data
     assert {f"f:{aid}:u", f"f:{aid}:d"} <= set(by_data)
     assert call.get("link_preview_options", {}).get("is_disabled") is True
-    assert api.calls_of("sendChatAction", lambda c: c["chat_id"] == user["id"], since)
+
+
+class SlowEngine:
+    """The real engine, with searches slower than the typing delay (a machine under load)."""
+
+    def __init__(self, engine: Any, seconds: float) -> None:
+        self.engine = engine
+        self.seconds = seconds
+
+    def search(self, query: str, k: int = 5) -> Any:
+        time.sleep(self.seconds)  # in the bot's worker thread, like a real slow search
+        return self.engine.search(query, k)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.engine, name)
+
+
+@contextmanager
+def slow_searches(harness: Harness, bot_engine: Any) -> Iterator[None]:
+    svc = harness.app.bot_data[KEY]
+    svc.engine = SlowEngine(bot_engine, TYPING_DELAY_SECONDS + 0.4)
+    try:
+        yield
+    finally:
+        svc.engine = bot_engine
+
+
+async def test_fast_answer_sends_no_typing_action(harness: Harness, question: str) -> None:
+    """Each chat action counts against Telegram's 30 requests/s: a fast answer needs none."""
+    api = harness.api
+    user = api.new_user()
+    since = api.mark()
+    call = await harness.ask(user, question)  # a question the engine has seen: milliseconds
+    assert quotes_of(call["text"])
+    await asyncio.sleep(TYPING_DELAY_SECONDS + 0.3)  # an action left pending would be sent now
+    assert not api.calls_of("sendChatAction", sent_to(user["id"]), since, ok_only=False)
+
+
+async def test_slow_answer_shows_typing_before_the_message(
+    harness: Harness, bot_engine: Any, question: str
+) -> None:
+    api = harness.api
+    user = api.new_user()
+    since = api.mark()
+    asked = time.monotonic()
+    with slow_searches(harness, bot_engine):
+        call = await harness.ask(user, question)
+    assert quotes_of(call["text"])
+    actions = api.calls_of("sendChatAction", sent_to(user["id"]), since, ok_only=False)
+    assert [(a.status, a["action"]) for a in actions] == [(200, "typing")]
+    assert asked + TYPING_DELAY_SECONDS <= actions[0].at <= call.at
+
+
+@pytest.mark.parametrize("kind", ["500", "timeout"])
+async def test_failed_typing_action_never_holds_the_answer(
+    harness: Harness, bot_engine: Any, question: str, kind: str
+) -> None:
+    api = harness.api
+    user = api.new_user()
+    since = api.mark()
+    api.fail_next("sendChatAction", 1, kind=kind, delay=3.0)  # "timeout": hangs past ours
+    asked = time.monotonic()
+    with slow_searches(harness, bot_engine):
+        call = await harness.ask(user, question)
+    assert quotes_of(call["text"])
+    actions = api.calls_of("sendChatAction", sent_to(user["id"]), since, ok_only=False)
+    assert [a.status for a in actions] == [500 if kind == "500" else 504]
+    # A hanging action is dropped when the answer is ready, not waited for until it times out.
+    assert call.at - asked < REQUEST_TIMEOUT
 
 
 async def test_more_passages_then_share_link_opened_by_someone_else(

@@ -1,7 +1,8 @@
 """Questions: private messages, group mentions and replies to the bot, and ``/q``.
 
 The search runs in a worker thread (``asyncio.to_thread``) so that one slow search never
-stalls the other chats; the user sees "typing…" meanwhile.
+stalls the other chats; the user sees "typing…" only when it takes a while (see
+``TYPING_DELAY_SECONDS``).
 """
 
 from __future__ import annotations
@@ -10,8 +11,9 @@ import asyncio
 import logging
 import re
 
-from telegram import Message, MessageEntity, Update
+from telegram import Chat, Message, MessageEntity, Update
 from telegram.constants import ChatAction
+from telegram.error import TelegramError
 from telegram.ext import Application, CommandHandler, ContextTypes, MessageHandler, filters
 
 from bot.delivery import quietly
@@ -21,6 +23,13 @@ from bot.services import services
 from bot.texts import example, lang_for, text
 
 log = logging.getLogger(__name__)
+
+# "typing…" is shown only when the answer is not ready after this delay. Most searches take
+# ~15 ms, and every chat action is one more request against Telegram's flood limit
+# (AIORateLimiter: 30 requests/s to chats, shared by all users): sent for every question, it
+# halved the answers the bot could send per second. Half a second is about when a user starts
+# to wonder whether the bot heard them.
+TYPING_DELAY_SECONDS = 0.5
 
 
 class _AddressedToBot(filters.MessageFilter):
@@ -44,6 +53,16 @@ class _AddressedToBot(filters.MessageFilter):
 
 
 ADDRESSED_TO_BOT = _AddressedToBot(name="addressed_to_bot")
+
+
+async def typing_after(chat: Chat, delay: float) -> None:
+    """Say "typing…" in ``chat`` after ``delay``; the caller cancels this once the answer is
+    ready, so a fast answer costs no request and a pending action never outlives it."""
+    await asyncio.sleep(delay)
+    try:
+        await quietly(lambda: chat.send_action(ChatAction.TYPING))
+    except TelegramError as exc:  # e.g. a 429 after AIORateLimiter's retries: only an extra
+        log.info("typing action failed: %s", type(exc).__name__)
 
 
 def strip_mention(value: str, username: str) -> str:
@@ -75,12 +94,15 @@ async def answer_question(
         await reply(message, context, render_nothing("empty", lang, example(lang)))
         return
 
-    typing = asyncio.ensure_future(quietly(lambda: message.chat.send_action(ChatAction.TYPING)))
     engine = svc.require_engine()
+    typing = asyncio.create_task(typing_after(message.chat, TYPING_DELAY_SECONDS))
     try:
         answer = await asyncio.to_thread(engine.search, question, svc.settings.results_per_question)
     finally:
-        await typing
+        # An action not sent yet (in its delay, or waiting for its turn in the rate limiter)
+        # never will be; asyncio.wait never raises, and the action is over before the answer.
+        typing.cancel()
+        await asyncio.wait({typing})
     await svc.count("questions")
     if not answer.answered or not answer.results:
         await svc.count("not_answered")
