@@ -47,3 +47,13 @@ def test_english_words_become_french_terms(engine):
     assert "which" not in aq.core_terms
     unknown = analyze_query("Best pizza dough recipe", snap.vocab, {}, snap.lexical)
     assert not set(unknown.core_terms) & set(snap.lexical.idf)
+
+
+def test_answer_type_from_the_question_word():
+    from index.lexical import answer_type
+
+    assert answer_type("Combien de caméras pour les JO ?") == "quantity"
+    assert answer_type("How many cameras?") == "quantity"
+    assert answer_type("Quand commence l'examen au Sénat ?") == "date"
+    assert answer_type("Qui fabrique les logiciels ?") == "name"
+    assert answer_type("Pourquoi la CAF a-t-elle donné ces données ?") is None
