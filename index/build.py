@@ -79,7 +79,7 @@ def passage_context(article: Article, passage: Passage) -> str:
 
 
 # Bump when chunking or text analysis changes: the same corpus then gives a different index.
-PIPELINE_VERSION = "6"
+PIPELINE_VERSION = "7"
 MIN_NOTE_CHARS = 60
 
 

@@ -20,9 +20,11 @@ class FusionParams:
     min_coverage: float  # share of the question's idf weight that the best passages must hold
     max_unknown: float  # share of the question's idf weight allowed to be absent from the corpus
     cross_lingual_z: float  # another language: z-score of the best sentence needed to answer
+    semantic_z: float = float("inf")  # the same for a French question whose words fail
     relative_floor: float = 0.45  # results below this share of the best fused score are noise
     sentence_weight: float = 0.5  # share of the best sentence's cosine in a passage's cosine
     proximity_weight: float = 0.0  # bonus for the query's words together in one sentence
+    section_weight: float = 0.0  # bonus for the query's words found in the passage's section
     duplicate_cosine: float = 0.97  # a result this close to a better one adds nothing
 
 
@@ -33,6 +35,7 @@ PARAMS = {
         min_coverage=0.33,
         max_unknown=0.4,
         cross_lingual_z=3.0,
+        semantic_z=3.6,
         proximity_weight=0.5,
     ),
     "minilm": FusionParams(
@@ -91,9 +94,11 @@ def abstain(signals: Signals, evidence: Evidence, params: FusionParams) -> bool:
     """Refuse when the question's words are foreign to the corpus or not found together in a
     passage. An English question's words are translated and may miss (no glossary holds every
     word): then it is answered only when its best sentence stands out from the corpus
-    (z-score) — meaning crosses languages, words do not."""
+    (z-score) — meaning crosses languages, words do not. A French question whose words are
+    synonyms of the text's ("prix" for "coût") gets the same chance, at a higher bar: off-topic
+    French questions stand out more than English ones (a model sees its language better)."""
     if evidence.unknown < params.max_unknown and evidence.coverage >= params.min_coverage:
         return False
     if evidence.translated:
         return signals.sentence_z < params.cross_lingual_z
-    return True
+    return signals.sentence_z < params.semantic_z

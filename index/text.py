@@ -396,10 +396,10 @@ def words(text: str) -> list[str]:
     )
     text = _ELISION_RE.sub(" ", text)
     tokens = [tok.rstrip(".,") for tok in _TOKEN_RE.findall(text)]
-    # "vidéo-surveillance" also matches "vidéosurveillance".
+    # "vidéo-surveillance" also matches "vidéosurveillance", "start-up" "startup".
     for m in _HYPHENATED.finditer(text):
         parts = m.group(0).split("-")
-        if all(len(x) > 2 and x not in STOP_WORDS for x in parts):
+        if all(len(x) > 1 and x not in STOP_WORDS for x in parts) and len(m.group(0)) > 5:
             tokens.append("".join(parts))
     return [t for t in tokens if t]
 
