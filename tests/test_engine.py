@@ -181,6 +181,18 @@ def test_retrieval_quality_does_not_regress(engine):
     assert report.refused_answerable == 0
 
 
+def test_heldout_quality_does_not_regress(engine):
+    from index.evaluate import evaluate, load_jsonl
+
+    report = evaluate(engine, load_jsonl(REPO / "tests/eval/heldout.jsonl"),
+                      load_jsonl(REPO / "tests/eval/heldout_ood.jsonl"))
+    # MiniLM with PyTorch (README): Hit@1 0.528, Hit@5 0.694, MRR@10 0.620, 4/36 refused.
+    assert report.hit5 >= 0.64
+    assert report.mrr10 >= 0.57
+    assert report.refused_answerable <= 5
+    assert report.ood_refused >= 5
+
+
 @pytest.mark.parametrize(
     ("question", "expected"),
     [
