@@ -238,6 +238,33 @@ def _glossary() -> dict[str, list[list[str]]]:
     return table
 
 
+_MONTH_NAMES = (
+    "janvier fevrier mars avril mai juin juillet aout septembre octobre novembre decembre "
+    "january february march april june july august september october november december"
+)
+_MONTHS = frozenset(stem(m) for m in _MONTH_NAMES.split())
+
+
+NAME = "@"  # marks a capitalised word inside a sentence (a name) among a sentence's terms
+_NAME_RE = re.compile(r"(?<=[^\W\d_][\s,;:(«] |[^\W\d_], )([A-ZÀ-ÖØ-Þ][\w-]+)")
+
+
+def is_answer(term: str, answer: str) -> bool:
+    """Whether a sentence term is the kind of answer asked for (its marker, for names)."""
+    if answer == "name":
+        return term.startswith(NAME)
+    year = len(term) == 4 and term.isdigit() and term[:2] in ("19", "20")
+    if answer == "date":
+        return year or term in _MONTHS
+    return term.isdigit() and not year
+
+
+def sentence_terms(sentence: str) -> list[str]:
+    """A sentence's index terms plus a marker for each name in it (for "qui …?")."""
+    return terms(sentence) + [NAME + stem(fold(n)) for n in _NAME_RE.findall(sentence)]
+
+
+
 def translate_word(word: str, lexical: LexicalIndex) -> list[list[str]]:
     """French index terms for a folded English word: from the glossary, else the same word in
     the corpus (names, "CNIL"), else a cognate sharing its root ("algorithmic" → algorithm)."""

@@ -5,10 +5,12 @@ from __future__ import annotations
 import re
 from urllib.parse import quote as pct
 
+from index.lexical import NAME, is_answer, sentence_terms
 from index.text import FOOTNOTE_REF, clean_display, sentence_spans, terms
 
 MAX_QUOTE_CHARS = 800
 MAX_SENTENCES = 3
+ANSWER_BONUS = 0.5  # a sentence holding the kind of answer asked for, against 0–2 for words
 
 
 def select_quote(
@@ -17,13 +19,15 @@ def select_quote(
     idf: dict[str, float],
     *,
     semantic: dict[tuple[int, int], float] | None = None,
+    answer: str | None = None,
     max_chars: int = MAX_QUOTE_CHARS,
 ) -> tuple[int, int]:
     """Offsets (into ``text``) of the best 1–3 consecutive sentences, at most ``max_chars``.
 
     A sentence scores by the idf of the query terms it holds and, when sentence vectors are
     given, by how close its meaning is to the question (relative to the passage's other
-    sentences). The best-scoring window wins; ties go to the longer one, for context. A
+    sentences), and by holding the kind of answer asked for (a number for "combien"). The
+    best-scoring window wins; ties go to the longer one, for context. A
     window may open on its section's heading without losing a sentence.
     """
     spans = sentence_spans(text)
@@ -42,6 +46,14 @@ def select_quote(
                 sc + (0.0 if v is None else (v - lo) / spread)
                 for sc, v in zip(scores, values, strict=True)
             ]
+    if answer:
+        scores = [
+            sc + ANSWER_BONUS * any(
+                is_answer(t, answer) and t.removeprefix(NAME) not in query_terms
+                for t in sentence_terms(text[a:b])
+            )
+            for sc, (a, b) in zip(scores, spans, strict=True)
+        ]
     best: tuple[float, int] | None = None
     window = (spans[0][0], spans[0][1])
     for i in range(len(spans)):

@@ -25,12 +25,20 @@ from index.config import IndexSettings
 from index.corpus import refreshed_at
 from index.embed import Embedder
 from index.fuse import Evidence, FusionParams, abstain, fuse, params_for
-from index.lexical import AnalyzedQuery, LexicalIndex, Vocabulary, analyze_query
+from index.lexical import (
+    NAME,
+    AnalyzedQuery,
+    LexicalIndex,
+    Vocabulary,
+    analyze_query,
+    is_answer,
+    sentence_terms,
+)
 from index.quote import quote_text, select_quote, text_fragment_url
 from index.rerank import CrossEncoderReranker, Reranker, blend
 from index.sentences import SentenceIndex
 from index.store import IndexUnavailable, Manifest, current_version, open_version
-from index.text import fold, sentence_spans, stem, terms
+from index.text import sentence_spans, terms
 from index.types import Answer, ArticleInfo, Passage, Result
 from index.vector import VectorIndex
 
@@ -106,8 +114,7 @@ class Snapshot:
         """Each sentence's index terms (cached: the same passages come back query after query)."""
         text = self.passages[pid].text
         return [
-            frozenset(terms(text[a:b]) + [NAME + stem(fold(n)) for n in _NAME.findall(text[a:b])])
-            for a, b in sentence_spans(text)
+            frozenset(sentence_terms(text[a:b])) for a, b in sentence_spans(text)
         ]
 
 
@@ -364,7 +371,9 @@ class Engine:
         chosen = _diversify(ranked, snap, k, self.params)
         lap("diversify")
         qterms = set(aq.terms)
-        results = [self._result(snap, pid, score, qterms, qvec) for pid, score in chosen]
+        results = [
+            self._result(snap, pid, score, qterms, qvec, aq.answer) for pid, score in chosen
+        ]
         lap("quote")
         return Answer(query=query, answered=True, results=results, index_version=version)
 
@@ -391,12 +400,18 @@ class Engine:
         return _reading(snap, snap.position[passage_id])
 
     def _result(
-        self, snap: Snapshot, pid: int, score: float, qterms: set[str], qvec: np.ndarray
+        self,
+        snap: Snapshot,
+        pid: int,
+        score: float,
+        qterms: set[str],
+        qvec: np.ndarray,
+        answer: str | None = None,
     ) -> Result:
         p = snap.passages[pid]
         art = snap.articles[p.article_id]
         semantic = snap.sentences.scores(qvec, pid)
-        s, e = select_quote(p.text, qterms, snap.lexical.idf, semantic=semantic)
+        s, e = select_quote(p.text, qterms, snap.lexical.idf, semantic=semantic, answer=answer)
         quote = quote_text(p.text[s:e])
         return Result(
             quote=quote,
@@ -443,32 +458,12 @@ def _coverage(
         slot = total / len(weights)
         total += slot
         if any(
-            _is_answer(t, answer) and t.removeprefix(NAME) not in weights
+            is_answer(t, answer) and t.removeprefix(NAME) not in weights
             for t in present
             if t not in weights
         ):
             found += slot
     return found / total if total else 0.0
-
-
-_MONTH_NAMES = (
-    "janvier fevrier mars avril mai juin juillet aout septembre octobre novembre decembre "
-    "january february march april june july august september october november december"
-)
-_MONTHS = frozenset(stem(m) for m in _MONTH_NAMES.split())
-
-
-NAME = "@"  # marks a capitalised word inside a sentence (a name) among a sentence's terms
-_NAME = re.compile(r"(?<=[^\W\d_][\s,;:(«] |[^\W\d_], )([A-ZÀ-ÖØ-Þ][\w-]+)")
-
-
-def _is_answer(term: str, answer: str) -> bool:
-    if answer == "name":
-        return term.startswith(NAME)
-    year = len(term) == 4 and term.isdigit() and term[:2] in ("19", "20")
-    if answer == "date":
-        return year or term in _MONTHS
-    return term.isdigit() and not year
 
 
 def _unknown_share(query_terms: list[str], lexical: LexicalIndex) -> float:
