@@ -7,6 +7,7 @@ normalised scores → abstain when nothing is relevant → diversify → pick ea
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import json
 import logging
 import re
@@ -131,6 +132,15 @@ def _load_snapshot(folder: Path, manifest: Manifest) -> Snapshot:
         ) from exc
 
 
+def _settle_memory() -> None:
+    """A loaded index is millions of long-lived objects at 100k passages: out of the garbage
+    collector's generations, its full passes (tens of ms) stop landing on questions. A
+    replaced snapshot is unfrozen first, so that it can be freed."""
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()
+
+
 def sanitize(query: str) -> str:
     """Control characters out, spaces collapsed, length bounded at a word boundary."""
     cleaned = "".join(
@@ -187,6 +197,7 @@ class Engine:
 
                 torch.set_num_threads(settings.search_threads)
         self.analyze_queries = True  # accents, typos, acronyms (off only to measure its worth)
+        _settle_memory()
 
     # ------------------------------------------------------------------ loading
     @classmethod
@@ -243,6 +254,8 @@ class Engine:
                 )
                 return False
             self._snap = snap
+            del snap
+            _settle_memory()
             log.info("switched to index version %s", version)
             return True
 
