@@ -6,7 +6,7 @@ import re
 from urllib.parse import quote as pct
 
 from index.lexical import NAME, is_answer, sentence_terms
-from index.text import FOOTNOTE_REF, clean_display, sentence_spans, terms
+from index.text import FOOTNOTE_REF, clean_display, sentence_spans
 
 MAX_QUOTE_CHARS = 800
 MAX_SENTENCES = 3
@@ -21,6 +21,7 @@ def select_quote(
     semantic: dict[tuple[int, int], float] | None = None,
     answer: str | None = None,
     max_chars: int = MAX_QUOTE_CHARS,
+    known_terms: list[frozenset[str]] | None = None,
 ) -> tuple[int, int]:
     """Offsets (into ``text``) of the best 1–3 consecutive sentences, at most ``max_chars``.
 
@@ -33,7 +34,10 @@ def select_quote(
     spans = sentence_spans(text)
     if not spans:
         return 0, len(text)
-    lexical = [sum(idf.get(t, 1.0) for t in set(terms(text[s:e])) & query_terms) for s, e in spans]
+    # ``known_terms``: each sentence's terms (``sentence_terms``), when the caller has them.
+    if known_terms is None or len(known_terms) != len(spans):
+        known_terms = [frozenset(sentence_terms(text[s:e])) for s, e in spans]
+    lexical = [sum(idf.get(t, 1.0) for t in ts & query_terms) for ts in known_terms]
     top = max(lexical) or 1.0
     scores = [v / top for v in lexical]
     if semantic:
@@ -49,10 +53,9 @@ def select_quote(
     if answer:
         scores = [
             sc + ANSWER_BONUS * any(
-                is_answer(t, answer) and t.removeprefix(NAME) not in query_terms
-                for t in sentence_terms(text[a:b])
+                is_answer(t, answer) and t.removeprefix(NAME) not in query_terms for t in ts
             )
-            for sc, (a, b) in zip(scores, spans, strict=True)
+            for sc, ts in zip(scores, known_terms, strict=True)
         ]
     best: tuple[float, int] | None = None
     window = (spans[0][0], spans[0][1])

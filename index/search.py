@@ -424,7 +424,14 @@ class Engine:
         p = snap.passages[pid]
         art = snap.articles[p.article_id]
         semantic = snap.sentences.scores(qvec, pid)
-        s, e = select_quote(p.text, qterms, snap.lexical.idf, semantic=semantic, answer=answer)
+        s, e = select_quote(
+            p.text,
+            qterms,
+            snap.lexical.idf,
+            semantic=semantic,
+            answer=answer,
+            known_terms=snap.sentence_terms(pid),
+        )
         quote = quote_text(p.text[s:e])
         return Result(
             quote=quote,
