@@ -208,3 +208,39 @@ def test_english_question_finds_the_french_passage(engine, question, expected):
 
 def test_english_question_outside_the_corpus_is_refused(engine):
     assert not engine.search("What is the weather tomorrow in Paris?").answered
+
+
+def _strip_accents(text: str) -> str:
+    import unicodedata
+
+    return "".join(c for c in unicodedata.normalize("NFD", text) if not unicodedata.combining(c))
+
+
+def _swap_letters(text: str) -> str:
+    """One typo: two letters swapped in the middle of the longest word."""
+    words = text.split()
+    i = max(range(len(words)), key=lambda j: len(words[j]))
+    w, k = words[i], len(words[i]) // 2
+    words[i] = w[:k] + w[k + 1] + w[k] + w[k + 2 :]
+    return " ".join(words)
+
+
+def test_sloppy_typing_finds_the_same_passages(engine):
+    from index.evaluate import load_jsonl
+
+    questions = [q["q"] for q in load_jsonl(REPO / "tests/eval/heldout.jsonl")][:28]  # French
+    same = typo_same = answered = 0
+    for question in questions:
+        clean = engine.search(question)
+        if not clean.answered:
+            continue
+        answered += 1
+        top = clean.results[0].passage_id
+        for variant in (_strip_accents(question), question.lower(), question.replace("'", "’")):
+            other = engine.search(variant)
+            same += other.answered and other.results[0].passage_id == top
+        other = engine.search(_swap_letters(question))
+        typo_same += other.answered and other.results[0].passage_id == top
+    assert answered >= 20
+    assert same == 3 * answered  # no accents, lower case, other apostrophes: no difference
+    assert typo_same >= 0.75 * answered  # one swapped pair (measured: 21/26 with MiniLM)
