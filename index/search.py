@@ -48,7 +48,7 @@ log = logging.getLogger(__name__)
 MAX_QUERY_CHARS = 1000
 CANDIDATES = 60
 PROXIMITY_CANDIDATES = 30
-SAMPLE_FOR_STATS = 2048
+SAMPLE_FOR_STATS = 1024  # passages whose scores give the corpus mean / spread (z-scores)
 
 
 @dataclass(frozen=True)
