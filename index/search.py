@@ -48,6 +48,9 @@ log = logging.getLogger(__name__)
 MAX_QUERY_CHARS = 1000
 CANDIDATES = 60
 PROXIMITY_CANDIDATES = 30
+# The answer asked for ("combien" → a number) weighs as much as two average question words:
+# it is what the question is about (dev Hit@1 0.792 → 0.833; held-out MRR 0.700 → 0.703).
+ANSWER_SLOT = 2.0
 SAMPLE_FOR_STATS = 1024  # passages whose scores give the corpus mean / spread (z-scores)
 
 
@@ -465,8 +468,9 @@ def _coverage(
 ) -> float:
     """Share of the query's weight (idf) found in the passage; unknown terms weigh most.
 
-    With an ``answer`` type, the answer itself counts as one more word of average weight,
-    present when the passage holds a number (or a date) that the question does not.
+    With an ``answer`` type, the answer itself counts as ``ANSWER_SLOT`` more words of average
+    weight, present when the passage holds a number, a date or a name that the question
+    does not.
     """
     if not query_terms:
         return 0.0
@@ -475,7 +479,7 @@ def _coverage(
     total = sum(weights.values())
     found = sum(w for t, w in weights.items() if t in present)
     if answer and weights:
-        slot = total / len(weights)
+        slot = ANSWER_SLOT * total / len(weights)
         total += slot
         if any(
             is_answer(t, answer) and t.removeprefix(NAME) not in weights
