@@ -430,3 +430,37 @@ def test_truncated_file_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ConversionError, match="truncated"):
         convert_file(src, tmp_path / "out")
     assert not (tmp_path / "out").exists()
+
+
+# ------------------------------------------------------------------ retrieval, end to end
+
+
+def test_retrieval_quality_with_the_converted_model(converted: Path, tmp_path: Path) -> None:
+    """The default model's figures on the dev set (README), through the whole engine."""
+    import shutil
+
+    from index.config import IndexSettings
+    from index.evaluate import evaluate, load_jsonl
+    from index.search import Engine
+
+    repo = Path(__file__).resolve().parents[1]
+    dev = repo.parent / "shared" / "eval"
+    if not (dev / "dev.jsonl").exists():
+        pytest.skip(f"no dev set in {dev}")
+    shutil.copytree(repo / "content", tmp_path / "content")
+    settings = IndexSettings(
+        content_dir=tmp_path / "content",
+        index_dir=tmp_path / "index",
+        cache_dir=tmp_path / "cache",
+        embedding_model=str(converted),
+        embedding_backend="torch",
+    )
+    report = evaluate(
+        Engine.open(settings), load_jsonl(dev / "dev.jsonl"), load_jsonl(dev / "dev_ood.jsonl")
+    )
+    # e5 with PyTorch (README): Hit@1 0.833, Hit@5 0.917, MRR@10 0.876, 4/4, 0/24.
+    assert report.hit1 >= 0.79
+    assert report.hit5 >= 0.87
+    assert report.mrr10 >= 0.84
+    assert report.ood_refused == report.ood
+    assert report.refused_answerable == 0
