@@ -31,11 +31,12 @@ class Vocabulary:
     def build(cls, texts: list[str]) -> Vocabulary:
         df: Counter[str] = Counter()
         forms: dict[str, Counter[str]] = {}
+        folded_of: dict[str, str] = {}  # fold() is slow and the same words recur
         for text in texts:
             seen = set()
             for raw in _WORD_RE.findall(text):
                 for part in re.split(r"['’]", raw)[-1:]:
-                    key = fold(part)
+                    key = folded_of.get(part) or folded_of.setdefault(part, fold(part))
                     if not key or key in STOP_WORDS:
                         continue
                     forms.setdefault(key, Counter())[part.lower()] += 1
@@ -76,6 +77,10 @@ _ACR_AFTER = re.compile(
 )
 _ACR_DASH = re.compile(r"([^\W\d_][^().;:!?«»\n–—]{2,90}?)\s+[–—]\s+([A-Z]{2,8})\b")
 _ACR_BEFORE = re.compile(r"\b([A-Z]{2,8})\s*\(\s*([^\W\d_][^()\n]{3,80}?)\s*\)")
+# What _ACR_AFTER and _ACR_DASH need to match at all: cheap to look for, and their lazy
+# 90-character phrases make them slow on the (many) texts without any.
+_ACR_AFTER_HINT = re.compile(r"\(\s*(?:[A-Z][A-Za-z]{1,7}|[A-Z]{2,8})\s*\)")
+_ACR_DASH_HINT = re.compile(r"[–—]\s+[A-Z]{2,8}\b")
 
 
 def _expansion_for(acronym: str, phrase: str) -> str | None:
@@ -108,7 +113,9 @@ def learn_acronyms(texts: list[str]) -> dict[str, list[str]]:
     """Pairs like « vidéosurveillance algorithmique (VSA) » found in the corpus itself."""
     found: dict[str, Counter[str]] = {}
     for text in texts:
-        for phrase, acr in _ACR_AFTER.findall(text) + _ACR_DASH.findall(text):
+        after = _ACR_AFTER.findall(text) if _ACR_AFTER_HINT.search(text) else []
+        dash = _ACR_DASH.findall(text) if _ACR_DASH_HINT.search(text) else []
+        for phrase, acr in after + dash:
             if sum(c.isupper() for c in acr) < 2:
                 continue
             exp = _expansion_for(acr, phrase)
@@ -135,23 +142,24 @@ def _learn_initialisms(texts: list[str], found: dict[str, Counter[str]]) -> None
     phrases: dict[str, Counter[str]] = {}
     firsts = {a[0] for a in acronyms}
     budget = 2_000_000  # tokens: enough to learn a corpus' vocabulary, bounded for big archives
+    folded_of: dict[str, str] = {}  # fold() is slow and the same words recur
     for text in texts:
         tokens = re.findall(r"[^\W\d_]+", text)
         budget -= len(tokens)
         if budget < 0:
             break
+        folded = [folded_of.get(t) or folded_of.setdefault(t, fold(t)) for t in tokens]
         for i in range(len(tokens)):
-            if fold(tokens[i])[:1].upper() not in firsts:
+            # A phrase starting with a stop word never counts: skip those starts early.
+            if folded[i][:1].upper() not in firsts or folded[i] in STOP_WORDS:
                 continue
-            content: list[str] = []
+            initials, n = "", 0  # the content words' initials so far, how many words
             j = i
-            while j < len(tokens) and len(content) < 5:
-                if fold(tokens[j]) not in STOP_WORDS or not content:
-                    content.append(tokens[j])
-                if len(content) >= 2:
-                    initials = "".join(fold(w)[0] for w in content).upper()
-                    if initials in acronyms and fold(tokens[i]) not in STOP_WORDS:
-                        phrases.setdefault(initials, Counter())[" ".join(tokens[i : j + 1])] += 1
+            while j < len(tokens) and n < 5:
+                if folded[j] not in STOP_WORDS or not n:
+                    initials, n = initials + folded[j][0].upper(), n + 1
+                if n >= 2 and initials in acronyms:
+                    phrases.setdefault(initials, Counter())[" ".join(tokens[i : j + 1])] += 1
                 j += 1
     for acr, counter in phrases.items():
         normalized: Counter[str] = Counter()
