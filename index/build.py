@@ -147,10 +147,11 @@ def build_index(
             passages.append(p)
             contexts.append(context)
 
-    vectors, embedded = embedder.embed_passages(contexts, progress=progress)
     units = [sentence_units(by_id[p.article_id], p) for p in passages]
     sent_texts = [u[2] for us in units for u in us]
-    sent_vectors, sent_embedded = embedder.embed_passages(sent_texts, progress=progress)
+    with embedder.building():
+        vectors, embedded = embedder.embed_passages(contexts, progress=progress)
+        sent_vectors, sent_embedded = embedder.embed_passages(sent_texts, progress=progress)
     sentences = SentenceIndex(
         rows=np.concatenate([[0], np.cumsum([len(us) for us in units])]).astype(np.int64),
         spans=[[(s, e) for s, e, _ in us] for us in units],
