@@ -80,6 +80,7 @@ class BuildReport:
     embedded_sentences: int = 0
     removed_passages: int = 0
     incremental: bool = False  # built on the previous version's segments
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per step
 
     def summary(self) -> str:
         if not self.changed:
@@ -113,7 +114,7 @@ def passage_context(article: Article, passage: Passage) -> str:
 PIPELINE_VERSION = "5"
 MIN_NOTE_CHARS = 60
 STATE_FILE = "build_state.json"  # what an incremental build needs of the previous version
-STATE_FORMAT = 1
+STATE_FORMAT = 2
 # Compaction: rewrite every live row into one segment past these (rows of removed or changed
 # articles stay in their segment until then).
 MAX_SEGMENTS = 16
@@ -129,6 +130,19 @@ ROWS = {
     "terms.npy": (np.int32, 2),
     "words.npy": (np.int32, 5),
 }
+
+
+class _Laps:
+    """Seconds per build step, into BuildReport.timings."""
+
+    def __init__(self) -> None:
+        self.times: dict[str, float] = {}
+        self.t = time.perf_counter()
+
+    def __call__(self, step: str) -> None:
+        now = time.perf_counter()
+        self.times[step] = self.times.get(step, 0.0) + now - self.t
+        self.t = now
 
 
 def corpus_hash(articles: list[Article]) -> str:
@@ -156,6 +170,7 @@ class ArticleRecord:
     id: str
     file: str  # its file name in content/articles
     raw: str  # sha256 of the file's bytes
+    stat: tuple[int, int, int]  # the file's (size, mtime ns, inode) when its bytes were read
     hash: str  # content_hash
     info: dict  # its articles.json entry
     segment: int  # index into the version's segments
@@ -171,19 +186,11 @@ class ArticleRecord:
     def sort_key(self) -> tuple[str, str]:
         return (self.info["date"], self.id)  # ISO dates sort as dates
 
-    def to_json(self) -> dict:
-        return {**asdict(self), "acronyms": self.acronyms.to_json()}
 
-    @classmethod
-    def from_json(cls, data: dict) -> ArticleRecord:
-        return cls(
-            **{
-                **data,
-                **{k: tuple(data[k]) for k in ("passages", "sentences", "terms", "words")},
-                "jsonl": tuple(data["jsonl"]),
-                "acronyms": AcronymEvidence.from_json(data["acronyms"]),
-            }
-        )
+_RECORD_FIELDS = [
+    "id", "file", "raw", "stat", "hash", "info", "segment",
+    "passages", "sentences", "terms", "words", "pids", "jsonl",
+]  # fmt: skip
 
 
 @dataclass
@@ -191,6 +198,8 @@ class BuildState:
     """The previous version's records and the id tables its segments' rows refer to."""
 
     segments: list[str]
+    scanned_ns: int  # when the content folder was scanned (see _scan)
+    file_stats: dict[str, list[int]]  # segment file → (size, mtime ns, inode) once checked
     terms: list[str]  # BM25 term id → term
     words: list[str]  # vocabulary word id → folded word or written form
     pairs: list[tuple[int, int]]  # vocabulary pair id → (key word id, form word id)
@@ -202,10 +211,16 @@ class BuildState:
                 "format": STATE_FORMAT,
                 "pipeline": PIPELINE_VERSION,
                 "segments": self.segments,
+                "scanned_ns": self.scanned_ns,
+                "file_stats": self.file_stats,
                 "terms": self.terms,
                 "words": self.words,
                 "pairs": self.pairs,
-                "articles": [a.to_json() for a in self.articles],
+                # Columns, not one object per article: half the time to write and read.
+                "articles": {
+                    name: [getattr(a, name) for a in self.articles] for name in _RECORD_FIELDS
+                },
+                "acronyms": [a.acronyms.to_json() for a in self.articles],
             },
             ensure_ascii=False,
         )
@@ -218,10 +233,19 @@ class BuildState:
                 raise IndexUnavailable(f"{folder / STATE_FILE} is from another pipeline")
             return cls(
                 segments=list(data["segments"]),
+                scanned_ns=int(data["scanned_ns"]),
+                file_stats=dict(data["file_stats"]),
                 terms=list(data["terms"]),
                 words=list(data["words"]),
                 pairs=[(int(k), int(f)) for k, f in data["pairs"]],
-                articles=[ArticleRecord.from_json(a) for a in data["articles"]],
+                articles=[
+                    ArticleRecord(*row[:3], tuple(row[3]), *row[4:], AcronymEvidence.from_json(ev))
+                    for *row, ev in zip(
+                        *(data["articles"][n] for n in _RECORD_FIELDS),
+                        data["acronyms"],
+                        strict=True,
+                    )
+                ],
             )
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise IndexUnavailable(f"no usable {STATE_FILE} in {folder}: {exc}") from exc
@@ -231,9 +255,7 @@ class BuildState:
 class Analysis:
     """A new or changed article, analysed: its rows, before they are written."""
 
-    article: Article
-    raw: str
-    file: str
+    source: _Fresh
     passages: list[Passage]
     contexts: list[str]
     units: list[list[tuple[int, int, str]]]
@@ -241,8 +263,13 @@ class Analysis:
     words: list[tuple[str, str, int, int, int, int]]  # word_counts rows + 1 for the title
     acronyms: AcronymEvidence
 
+    @property
+    def article(self) -> Article:
+        return self.source.article
+
     @staticmethod
-    def of(article: Article, raw: str, file: str) -> Analysis:
+    def of(source: _Fresh) -> Analysis:
+        article = source.article
         passages: list[Passage] = []
         contexts: list[str] = []
         for p in chunk_article(article):
@@ -252,9 +279,7 @@ class Analysis:
             passages.append(p)
             contexts.append(context)
         return Analysis(
-            article=article,
-            raw=raw,
-            file=file,
+            source=source,
             passages=passages,
             contexts=contexts,
             units=[sentence_units(article, p) for p in passages],
@@ -266,37 +291,62 @@ class Analysis:
 
 
 @dataclass
+class _Fresh:
+    """A new or changed article file, parsed."""
+
+    article: Article
+    raw: str  # sha256 of its bytes
+    file: str
+    stat: tuple[int, int, int]
+
+
+@dataclass
 class _Scan:
     """content/articles as found: unchanged records (not parsed), new or changed articles."""
 
     kept: list[ArticleRecord]
-    fresh: list[tuple[Article, str, str]]  # (article, sha256 of its file's bytes, file name)
+    fresh: list[_Fresh]
     errors: list[str]
+    started_ns: int
 
     def corpus_hash(self) -> str:
         return _corpus_hash(
             [(r.id, r.hash) for r in self.kept]
-            + [(a.id, content_hash(a)) for a, _, _ in self.fresh]
+            + [(f.article.id, content_hash(f.article)) for f in self.fresh]
         )
 
 
-def _scan(content_dir: Path, known: dict[str, ArticleRecord]) -> _Scan:
+# A file modified this close before a scan may change again within its timestamp's
+# granularity without its size changing: its bytes are read again the next time.
+RACY_NS = 2_000_000_000
+
+
+def _scan(content_dir: Path, known: dict[str, ArticleRecord], scanned_ns: int = 0) -> _Scan:
     """Like load_corpus (same order, same errors, first of duplicate ids wins), but a file
-    whose bytes a previous build indexed is taken from its record instead of parsed."""
+    a previous build indexed is taken from its record instead of parsed: when its size,
+    modification time and inode are those recorded (and were not racy at that scan, as in
+    git's index), without even reading it; otherwise when its bytes hash the same."""
+    started = time.time_ns()
     folder = articles_dir(content_dir)
     kept: list[ArticleRecord] = []
-    fresh: list[tuple[Article, str, str]] = []
+    fresh: list[_Fresh] = []
     errors: list[str] = []
     seen: dict[str, Path] = {}
-    for path in sorted(folder.glob("*.md")) if folder.is_dir() else []:
+    paths = sorted(folder.glob("*.md"), key=lambda p: p.name) if folder.is_dir() else []
+    for path in paths:  # by name: load_corpus' order, without slow Path comparisons
         try:
-            raw = hashlib.sha256(path.read_bytes()).hexdigest()
+            st = path.stat()
+            stat = (st.st_size, st.st_mtime_ns, st.st_ino)
             record = known.get(path.name)
-            if record is not None and record.raw == raw:
+            if record is not None and record.stat == stat and stat[1] < scanned_ns - RACY_NS:
                 aid, item = record.id, record
             else:
-                article = read_article(path)
-                aid, item = article.id, (article, raw, path.name)
+                raw = hashlib.sha256(path.read_bytes()).hexdigest()
+                if record is not None and record.raw == raw:
+                    aid, item = record.id, ArticleRecord(**{**record.__dict__, "stat": stat})
+                else:
+                    article = read_article(path)
+                    aid, item = article.id, _Fresh(article, raw, path.name, stat)
         except (ArticleError, OSError) as exc:
             errors.append(str(exc))
             log.warning("skipped article file: %s", exc)
@@ -309,7 +359,7 @@ def _scan(content_dir: Path, known: dict[str, ArticleRecord]) -> _Scan:
             kept.append(item)
         else:
             fresh.append(item)
-    return _Scan(kept, fresh, errors)
+    return _Scan(kept, fresh, errors, started)
 
 
 def _previous(
@@ -394,8 +444,9 @@ def _record(an: Analysis, segment: int, where: dict) -> ArticleRecord:
     article = an.article
     return ArticleRecord(
         id=article.id,
-        file=an.file,
-        raw=an.raw,
+        file=an.source.file,
+        raw=an.source.raw,
+        stat=an.source.stat,
         hash=content_hash(article),
         info={**info(article).__dict__, "date": article.date.isoformat()},
         segment=segment,
@@ -421,10 +472,12 @@ def build_index(
     previous version's segments are reused. ``force`` builds everything anew (vectors still
     come from the embedding cache)."""
     started = time.perf_counter()
+    lap = _Laps()
     embedder = embedder or Embedder(settings)
     prev_folder, prev_manifest, state = _previous(settings, embedder, force)
     known = {r.file: r for r in state.articles} if state else {}
-    scan = _scan(settings.content_dir, known)
+    scan = _scan(settings.content_dir, known, state.scanned_ns if state else 0)
+    lap("scan")
     n_articles = len(scan.kept) + len(scan.fresh)
     if not n_articles:
         raise IndexUnavailable(
@@ -462,16 +515,25 @@ def build_index(
         else _passage_ids(prev_folder, prev_manifest, embedder)
     )
 
+    lap("verify")
+    # In passage order, newest first: a full build's segment is then read in long runs.
     fresh = [
-        Analysis.of(a, raw, file)
-        for a, raw, file in tqdm(scan.fresh, desc="chunking", unit="article", disable=not progress)
+        Analysis.of(f)
+        for f in tqdm(
+            sorted(scan.fresh, key=lambda f: (f.article.date, f.article.id), reverse=True),
+            desc="chunking",
+            unit="article",
+            disable=not progress,
+        )
     ]
     contexts = [c for an in fresh for c in an.contexts]
     sent_texts = [u[2] for an in fresh for us in an.units for u in us]
+    lap("analyse")
     with embedder.building():
         vectors, embedded = embedder.embed_passages(contexts, progress=progress)
         sent_vectors, sent_embedded = embedder.embed_passages(sent_texts, progress=progress)
 
+    lap("embed")
     version, work = new_version_dir(settings.index_dir)
     try:
         manifest, known_sums, n_passages, ids = _assemble(
@@ -487,8 +549,10 @@ def build_index(
             fresh,
             vectors,
             sent_vectors,
+            lap,
         )
         publish(settings.index_dir, work, manifest, known=known_sums)
+        lap("publish")
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
@@ -505,15 +569,34 @@ def build_index(
         added_passages=len(ids - previous_ids),
         removed_passages=len(previous_ids - ids),
         incremental=state is not None,
+        timings=lap.times,
     )
 
 
+# Segment files a build only links (the largest): checked against their checksums when their
+# size, modification time or inode differ from when a build last checked them; otherwise the
+# engine's check at load (every file, every version) is the one that would see bit rot.
+LINKED_ONLY = (PASSAGE_VECTORS, SENTENCE_VECTORS, SENTENCE_SPANS)
+
+
+def _file_stat(path: Path) -> list[int]:
+    st = path.stat()
+    return [st.st_size, st.st_mtime_ns, st.st_ino]
+
+
 def _reusable_files(folder: Path, state: BuildState, segments: set[int]) -> list[str]:
-    """The previous version's files an incremental build reads or links: checked first."""
+    """The previous version's files an incremental build reads or links, to check first:
+    all it reads, and the linked ones that changed on disk since they were checked."""
     names = [STATE_FILE, SEGMENTS_FILE, "passages.jsonl"]
     for s in sorted(segments):
         for file in ROWS:
-            names.append(f"{SEGMENTS_DIR}/{state.segments[s]}/{file}")
+            rel = f"{SEGMENTS_DIR}/{state.segments[s]}/{file}"
+            try:
+                same = _file_stat(folder / rel) == state.file_stats.get(rel)
+            except OSError:
+                same = False  # missing: verify_files says so
+            if not (file in LINKED_ONLY and same):
+                names.append(rel)
     return names
 
 
@@ -541,6 +624,7 @@ def _assemble(
     fresh: list[Analysis],
     vectors: np.ndarray,
     sent_vectors: np.ndarray,
+    lap: _Laps,
 ) -> tuple[Manifest, dict[str, str], int, set[str]]:
     """Write the version into ``work``; returns its manifest (files not yet summed), the
     checksums of linked files, its passage count and passage ids."""
@@ -582,10 +666,14 @@ def _assemble(
         names, records, stores, known_sums = _compact(work, version + "c", names, records, stores)
     write_segment_names(work, names)
     by_new = {an.article.id: an for an in fresh}
+    lap("segments")
     n_passages = _write_passages(work, records, prev_folder, by_new)
+    lap("passages")
     _write_layout(work, records, stores, n_passages)
     _write_lexical(work, records, stores, tables, n_passages)
+    lap("lexical")
     acronyms = _acronyms(records, by_new, settings.content_dir)
+    lap("acronyms")
     (work / "acronyms.json").write_text(json.dumps(acronyms, ensure_ascii=False), "utf-8")
     (work / "articles.json").write_text(
         json.dumps([r.info for r in records], ensure_ascii=False), encoding="utf-8"
@@ -596,9 +684,16 @@ def _assemble(
         vindex = VectorIndex.build(stores[PASSAGE_VECTORS].take(rows), settings.ann_threshold)
         vindex.save(work)
         approximate = vindex.approximate
+    lap("vectors")
     (work / STATE_FILE).write_text(
         BuildState(
             names,
+            scan.started_ns,
+            {
+                f"{SEGMENTS_DIR}/{n}/{f}": _file_stat(segment_dir(work, n) / f)
+                for n in names
+                for f in ROWS
+            },
             list(tables.terms),
             list(tables.words),
             list(tables.pairs),
@@ -749,10 +844,10 @@ def _write_lexical(
     lexical.save(work)
     wfirst = _article_rows(records, stores["words.npy"], "words")
     wcount = np.array([r.words[1] for r in records], dtype=np.int64)
-    words = stores["words.npy"].ranges(wfirst, wcount).astype(np.int64)
+    words = stores["words.npy"].ranges(wfirst, wcount)
     # Texts in corpus order: every body (newest article first), then every title.
     article_rank = np.repeat(np.arange(len(records), dtype=np.int64), wcount)
-    ranks = article_rank + words[:, 4] * len(records)
+    ranks = article_rank + words[:, 4].astype(np.int64) * len(records)
     vocab = Vocabulary.from_counts(
         list(tables.words),
         np.array(list(tables.pairs), dtype=np.int64).reshape(-1, 2),

@@ -10,16 +10,19 @@ import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import bm25s
 import numpy as np
+from scipy import sparse
 
 from index.text import STOP_WORDS, fold, stem, terms, words
 
 logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs each build at DEBUG via root
 _ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
 _WORD_RE = re.compile(r"[^\W_]+(?:['’-][^\W_]+)*")
+_APOSTROPHE = re.compile(r"['’]")
 
 
 @dataclass
@@ -93,16 +96,21 @@ class Vocabulary:
         return cls(dict(data["df"]), dict(data["surface"]))
 
 
+@lru_cache(maxsize=500_000)
+def _fold_word(word: str) -> str:
+    """fold() of one word, cached: the same words recur across a corpus' texts."""
+    return fold(word)
+
+
 def word_counts(text: str) -> list[tuple[str, str, int, int, int]]:
     """One text's share of the Vocabulary: (folded word, written form, occurrences, first
     occurrence, 1 for the key's first form in the text) in order of first occurrence."""
     counts: dict[tuple[str, str], list[int]] = {}
     keys: set[str] = set()
-    folded_of: dict[str, str] = {}  # fold() is slow and the same words recur
     pos = 0
     for raw in _WORD_RE.findall(text):
-        part = re.split(r"['’]", raw)[-1]
-        key = folded_of.get(part) or folded_of.setdefault(part, fold(part))
+        part = _APOSTROPHE.split(raw)[-1]
+        key = _fold_word(part)
         if not key or key in STOP_WORDS:
             continue
         pair = (key, part.lower())
@@ -177,23 +185,18 @@ class AcronymEvidence:
     phrases: list[tuple[int, int, str, str]]  # (first word, last word, initials, phrase)
     covered: frozenset[str] = frozenset()  # the initials ``phrases`` holds every phrase of
 
-    def to_json(self) -> dict:
-        return {
-            "tokens": self.tokens,
-            "caps": self.caps,
-            "defined": self.defined,
-            "phrases": self.phrases,
-            "covered": sorted(self.covered),
-        }
+    def to_json(self) -> list:
+        return [self.tokens, self.caps, self.defined, self.phrases, sorted(self.covered)]
 
     @classmethod
-    def from_json(cls, data: dict) -> AcronymEvidence:
+    def from_json(cls, data: list) -> AcronymEvidence:
+        tokens, caps, defined, phrases, covered = data
         return cls(
-            int(data["tokens"]),
-            list(data["caps"]),
-            [(k, e) for k, e in data["defined"]],
-            [(int(i), int(j), a, p) for i, j, a, p in data["phrases"]],
-            frozenset(data["covered"]),
+            int(tokens),
+            list(caps),
+            [(k, e) for k, e in defined],
+            [(int(i), int(j), a, p) for i, j, a, p in phrases],
+            frozenset(covered),
         )
 
 
@@ -234,8 +237,7 @@ def initial_phrases(
     prefixes = {a[:k] for a in initials for k in range(1, len(a) + 1)}
     firsts = {a[0] for a in initials}
     tokens = _LETTERS.findall(text)
-    folded_of: dict[str, str] = {}  # fold() is slow and the same words recur
-    folded = [folded_of.get(t) or folded_of.setdefault(t, fold(t)) for t in tokens]
+    folded = [_fold_word(t) for t in tokens]
     out: list[tuple[int, int, str, str]] = []
     for i in range(len(tokens)):
         # A phrase starting with a stop word never counts: skip those starts early.
@@ -392,18 +394,20 @@ class LexicalIndex:
             c = int(df[t])
             idf32[t] = math.log(1 + (n - c + 0.5) / (c + 0.5))  # bm25s' Lucene idf
         k1, b = LexicalIndex.K1, LexicalIndex.B
-        l_avg = np.asarray(lengths, dtype=np.int64).mean()
+        lengths = np.asarray(lengths, dtype=np.int64)
+        l_avg = lengths.mean()
         tf = np.asarray(tfs).astype(np.float32)
-        norm = k1 * ((1 - b) + b * np.asarray(lengths, dtype=np.int64)[doc] / l_avg)
+        norm = (k1 * ((1 - b) + b * lengths / l_avg))[doc]  # per document, then per pair
         scores = (idf32[term_ids] * (tf / (norm + tf))).astype(np.float32)
-        order = np.lexsort((doc, term_ids))
-        indptr = np.zeros(len(terms) + 1, dtype=np.int64)
-        np.cumsum(df, out=indptr[1:])
+        # Documents' rows → terms' columns (bm25s' layout): scipy's O(n) transposition.
+        csc = sparse.csr_matrix(
+            (scores, term_ids, np.asarray(rows, dtype=np.int64)), shape=(n, len(terms))
+        ).tocsc()
         bm25 = bm25s.BM25(k1=k1, b=b)
         bm25.scores = {
-            "data": scores[order],
-            "indices": doc[order].astype(np.int32),
-            "indptr": indptr,
+            "data": csc.data,
+            "indices": csc.indices.astype(np.int32),
+            "indptr": csc.indptr.astype(np.int64),
             "num_docs": n,
         }
         bm25.vocab_dict = {t: i for i, t in enumerate(terms)}
