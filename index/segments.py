@@ -87,10 +87,12 @@ class RowStore:
         cont = np.zeros(len(starts), dtype=bool)
         cont[1:] = (starts[1:] == ends[:-1]) & (seg[1:] == seg[:-1])
         heads = np.nonzero(~cont)[0]
+        if len(heads) > 16:  # many short runs (a search's candidates): one gather is faster
+            offsets = np.repeat(starts - np.cumsum(counts) + counts, counts)
+            return self.take(offsets + np.arange(int(counts.sum()), dtype=np.int64))
         tails = np.append(heads[1:], len(starts)) - 1
-        parts = [
-            self.slice(int(starts[h]), int(ends[t])) for h, t in zip(heads, tails, strict=True)
-        ]
+        runs = zip(starts[heads], ends[tails], strict=True)
+        parts = [self.slice(int(a), int(b)) for a, b in runs]
         return np.concatenate(parts) if len(parts) > 1 else np.array(parts[0])
 
 

@@ -151,3 +151,24 @@ def test_compaction_and_corrupt_previous_version(
     rebuilt = build_index(settings, embedder, progress=False)
     assert not rebuilt.incremental and current_version(settings.index_dir) == rebuilt.version
     _same_index(settings, _full(corpus, tmp_path, index_settings, embedder, "e"), embedder)
+
+
+def test_row_store_reads_runs_across_segments() -> None:
+    """Rows of several runs, each within one segment, in the order asked: merged slices for
+    long runs, one gather for many short ones; the same rows either way."""
+    import numpy as np
+
+    from index.segments import RowStore
+
+    rng = np.random.default_rng(1)
+    a, b = rng.random((50, 3)), rng.random((70, 3))
+    store = RowStore([a, b], np.array([0, 50, 120]))
+    both = np.concatenate([a, b])
+    for _ in range(200):
+        starts = rng.integers(0, 115, rng.integers(1, 40))
+        counts = rng.integers(0, 6, len(starts))
+        counts = np.where((starts < 50) & (starts + counts > 50), 50 - starts, counts)
+        counts = np.minimum(counts, 120 - starts)
+        expected = np.concatenate([both[s : s + c] for s, c in zip(starts, counts, strict=True)])
+        assert np.array_equal(store.ranges(starts, counts), expected)
+    assert np.array_equal(store.slice(60, 65), b[10:15])
