@@ -507,7 +507,7 @@ def build_index(
             verify_files(prev_folder, prev_manifest, reused_files)
         except IndexUnavailable as exc:
             log.warning("previous index corrupt, building anew: %s", exc)
-            state, reused_files = None, []
+            state = None
             scan = _scan(settings.content_dir, {})
     previous_ids = (
         {pid for r in state.articles for pid in r.pids}
