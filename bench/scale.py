@@ -322,6 +322,8 @@ def main(argv: list[str] | None = None) -> int:
         f"+1 article: build {inc.seconds:.1f} s (embedded {inc.embedded} passages, "
         f"{inc.embedded_sentences} sentences), "
         f"engine switch {t_switch:.1f} s; index grew by {grew} passages"
+        f"{' (incremental)' if inc.incremental else ''}; steps (s): "
+        + ", ".join(f"{k} {v:.2f}" for k, v in inc.timings.items())
     )
     if profile_text:
         print(profile_text)
@@ -355,6 +357,8 @@ def main(argv: list[str] | None = None) -> int:
                 "embedded_sentences": inc.embedded_sentences,
                 "engine_switch_s": round(t_switch, 2),
                 "passages_added": grew,
+                "incremental": inc.incremental,
+                "steps_s": {k: round(v, 3) for k, v in inc.timings.items()},
             },
         },
     )

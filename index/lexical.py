@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import re
 from bisect import bisect_left
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -15,12 +17,14 @@ from pathlib import Path
 import bm25s
 import numpy as np
 import Stemmer
+from scipy import sparse
 
 from index.text import EN_STOP_WORDS, STOP_WORDS, detect_lang, fold, stem, terms, words
 
 logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs each build at DEBUG via root
 _ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
 _WORD_RE = re.compile(r"[^\W_]+(?:['’-][^\W_]+)*")
+_APOSTROPHE = re.compile(r"['’]")
 
 
 @dataclass
@@ -37,20 +41,54 @@ class Vocabulary:
 
     @classmethod
     def build(cls, texts: list[str]) -> Vocabulary:
-        df: Counter[str] = Counter()
-        forms: dict[str, Counter[str]] = {}
-        for text in texts:
-            seen = set()
-            for raw in _WORD_RE.findall(text):
-                for part in re.split(r"['’]", raw)[-1:]:
-                    key = fold(part)
-                    if not key or key in STOP_WORDS:
-                        continue
-                    forms.setdefault(key, Counter())[part.lower()] += 1
-                    seen.add(key)
-            df.update(seen)
-        surface = {k: k if k in c else c.most_common(1)[0][0] for k, c in forms.items()}
-        return cls(dict(df), surface)
+        words: dict[str, int] = {}
+        pairs: dict[tuple[int, int], int] = {}
+        rows: list[tuple[int, int, int, int]] = []
+        ranks: list[int] = []
+        for rank, text in enumerate(texts):
+            for key, form, count, first, key_first in word_counts(text):
+                k = words.setdefault(key, len(words))
+                pair = pairs.setdefault((k, words.setdefault(form, len(words))), len(pairs))
+                rows.append((pair, count, first, key_first))
+                ranks.append(rank)
+        return cls.from_counts(
+            list(words),
+            np.array(list(pairs), dtype=np.int64).reshape(-1, 2),
+            np.array(rows, dtype=np.int64).reshape(-1, 4),
+            np.array(ranks, dtype=np.int64),
+        )
+
+    @classmethod
+    def from_counts(
+        cls, words: list[str], pairs: np.ndarray, rows: np.ndarray, ranks: np.ndarray
+    ) -> Vocabulary:
+        """The vocabulary of texts given by their ``word_counts``, with words and (key, form)
+        pairs as ids: ``words`` the strings, ``pairs`` (key id, form id) per pair id, ``rows``
+        (pair id, count, first position, first form of its key) per text and pair, ``ranks``
+        each row's text position in the corpus. A key's written form is its most frequent
+        one, the first met in the corpus among equals (the plain one when the corpus also
+        writes it without accents); everything is counted with numpy, so
+        that incremental builds redo it from stored counts in well under a second."""
+        n_pairs = len(pairs)
+        pair, count = rows[:, 0], rows[:, 1]
+        totals = np.bincount(pair, weights=count, minlength=n_pairs).astype(np.int64)
+        first = np.full(n_pairs, np.iinfo(np.int64).max, dtype=np.int64)
+        np.minimum.at(first, pair, (ranks.astype(np.int64) << 32) | rows[:, 2])
+        keys = pairs[:, 0] if n_pairs else np.zeros(0, dtype=np.int64)
+        df = np.bincount(keys[pair[rows[:, 3] == 1]], minlength=len(words))
+        live = np.nonzero(totals)[0]
+        ranked = live[np.lexsort((first[live], -totals[live], keys[live]))]
+        head = np.ones(len(ranked), dtype=bool)
+        head[1:] = keys[ranked[1:]] != keys[ranked[:-1]]
+        # A key also written without accents keeps that form (ids: a key equal to its form).
+        plain = set(keys[live][keys[live] == pairs[live, 1]].tolist()) if n_pairs else set()
+        return cls(
+            {words[k]: int(df[k]) for k in np.nonzero(df)[0]},
+            {
+                words[pairs[p, 0]]: words[pairs[p, 0] if pairs[p, 0] in plain else pairs[p, 1]]
+                for p in ranked[head]
+            },
+        )
 
     @property
     def stems(self) -> frozenset[str]:
@@ -67,7 +105,7 @@ class Vocabulary:
         if len(word) < 5 or word in self.df or word.isdigit() or stem(word) in self.stems:
             return None
         best, best_df = None, 0
-        for cand in _edits1(word):
+        for cand in sorted(_edits1(word)):  # sorted: ties go the same way in every process
             d = self.df.get(cand, 0)
             if d > best_df:
                 best, best_df = cand, d
@@ -79,6 +117,33 @@ class Vocabulary:
     @classmethod
     def from_json(cls, data: dict) -> Vocabulary:
         return cls(dict(data["df"]), dict(data["surface"]))
+
+
+@lru_cache(maxsize=500_000)
+def _fold_word(word: str) -> str:
+    """fold() of one word, cached: the same words recur across a corpus' texts."""
+    return fold(word)
+
+
+def word_counts(text: str) -> list[tuple[str, str, int, int, int]]:
+    """One text's share of the Vocabulary: (folded word, written form, occurrences, first
+    occurrence, 1 for the key's first form in the text) in order of first occurrence."""
+    counts: dict[tuple[str, str], list[int]] = {}
+    keys: set[str] = set()
+    pos = 0
+    for raw in _WORD_RE.findall(text):
+        part = _APOSTROPHE.split(raw)[-1]
+        key = _fold_word(part)
+        if not key or key in STOP_WORDS:
+            continue
+        pair = (key, part.lower())
+        if pair in counts:
+            counts[pair][0] += 1
+        else:
+            counts[pair] = [1, pos, key not in keys]
+            keys.add(key)
+        pos += 1
+    return [(k, f, c, first, int(kf)) for (k, f), (c, first, kf) in counts.items()]
 
 
 def _edits1(word: str) -> set[str]:
@@ -95,6 +160,10 @@ _ACR_AFTER = re.compile(
 )
 _ACR_DASH = re.compile(r"([^\W\d_][^().;:!?«»\n–—]{2,90}?)\s+[–—]\s+([A-Z]{2,8})\b")
 _ACR_BEFORE = re.compile(r"\b([A-Z]{2,8})\s*\(\s*([^\W\d_][^()\n]{3,80}?)\s*\)")
+# What _ACR_AFTER and _ACR_DASH need to match at all: cheap to look for, and their lazy
+# 90-character phrases make them slow on the (many) texts without any.
+_ACR_AFTER_HINT = re.compile(r"\(\s*(?:[A-Z][A-Za-z]{1,7}|[A-Z]{2,8})\s*\)")
+_ACR_DASH_HINT = re.compile(r"[–—]\s+[A-Z]{2,8}\b")
 
 
 def _expansion_for(acronym: str, phrase: str) -> str | None:
@@ -123,55 +192,127 @@ def _initials_fit(acronym: str, tokens: list[str]) -> bool:
     return True
 
 
+_CAPS = re.compile(r"\b[A-Z]{2,5}\b")
+_LETTERS = re.compile(r"[^\W\d_]+")
+INITIALISM_BUDGET = 2_000_000  # tokens: enough to learn a corpus' vocabulary, bounded
+
+
+@dataclass
+class AcronymEvidence:
+    """What one text says about acronyms: a corpus' acronyms are learned again from these
+    without re-reading the texts that did not change (incremental builds keep them)."""
+
+    tokens: int  # words, counted against INITIALISM_BUDGET
+    caps: list[str]  # capitalised words: acronyms perhaps used without a definition
+    defined: list[tuple[str, str]]  # (folded acronym, expansion), in text order
+    phrases: list[tuple[int, int, str, str]]  # (first word, last word, initials, phrase)
+    covered: frozenset[str] = frozenset()  # the initials ``phrases`` holds every phrase of
+
+    def to_json(self) -> list:
+        return [self.tokens, self.caps, self.defined, self.phrases, sorted(self.covered)]
+
+    @classmethod
+    def from_json(cls, data: list) -> AcronymEvidence:
+        tokens, caps, defined, phrases, covered = data
+        return cls(
+            int(tokens),
+            list(caps),
+            [(k, e) for k, e in defined],
+            [(int(i), int(j), a, p) for i, j, a, p in phrases],
+            frozenset(covered),
+        )
+
+
+def acronym_evidence(
+    text: str, initials: set[str] | frozenset[str] = frozenset()
+) -> AcronymEvidence:
+    """Definitions (« vidéosurveillance algorithmique (VSA) »), capitalised words, and the
+    phrases whose content words' initials spell one of ``initials``."""
+    defined: list[tuple[str, str]] = []
+    after = _ACR_AFTER.findall(text) if _ACR_AFTER_HINT.search(text) else []
+    dash = _ACR_DASH.findall(text) if _ACR_DASH_HINT.search(text) else []
+    for phrase, acr in after + dash:
+        if sum(c.isupper() for c in acr) < 2:
+            continue
+        exp = _expansion_for(acr, phrase)
+        if exp:
+            defined.append((fold(acr), exp))
+    for acr, phrase in _ACR_BEFORE.findall(text):
+        exp = _expansion_for(acr, " ".join(phrase.split()[: len(acr) + 3]))
+        if exp and fold(exp.split()[0])[:1] == fold(acr[0]):
+            defined.append((fold(acr), exp))
+    return AcronymEvidence(
+        tokens=len(_LETTERS.findall(text)),
+        caps=sorted(set(_CAPS.findall(text))),
+        defined=defined,
+        phrases=initial_phrases(text, initials),
+        covered=frozenset(initials),
+    )
+
+
+def initial_phrases(
+    text: str, initials: set[str] | frozenset[str]
+) -> list[tuple[int, int, str, str]]:
+    """Runs of words whose content words' initials spell one of ``initials`` ("Jeux
+    olympiques" for JO), each as (first word, last word, initials, phrase), in text order."""
+    if not initials:
+        return []
+    prefixes = {a[:k] for a in initials for k in range(1, len(a) + 1)}
+    firsts = {a[0] for a in initials}
+    tokens = _LETTERS.findall(text)
+    folded = [_fold_word(t) for t in tokens]
+    out: list[tuple[int, int, str, str]] = []
+    for i in range(len(tokens)):
+        # A phrase starting with a stop word never counts: skip those starts early.
+        if folded[i][:1].upper() not in firsts or folded[i] in STOP_WORDS:
+            continue
+        spelled, n = "", 0  # the content words' initials so far, how many words
+        j = i
+        while j < len(tokens) and n < 5:
+            if folded[j] not in STOP_WORDS or not n:
+                spelled, n = spelled + folded[j][0].upper(), n + 1
+                if spelled not in prefixes:
+                    break  # no longer word can spell one of them either
+            if n >= 2 and spelled in initials:
+                out.append((i, j, spelled, " ".join(tokens[i : j + 1])))
+            j += 1
+    return out
+
+
 def learn_acronyms(texts: list[str]) -> dict[str, list[str]]:
     """Pairs like « vidéosurveillance algorithmique (VSA) » found in the corpus itself."""
+    evidence = [acronym_evidence(t) for t in texts]
+    return acronyms_from_evidence(evidence, lambda i, wanted: initial_phrases(texts[i], wanted))
+
+
+def acronyms_from_evidence(
+    evidence: list[AcronymEvidence],
+    rescan: Callable[[int, set[str]], list[tuple[int, int, str, str]]],
+) -> dict[str, list[str]]:
+    """The corpus' acronyms from its texts' evidence, in corpus order: definitions first,
+    then acronyms used without one ("JO") matched to a recurring phrase whose content words'
+    initials spell them ("Jeux olympiques"), in the first INITIALISM_BUDGET words. Evidence
+    that lacks phrases for an initialism is completed by ``rescan(index, initials)``, in
+    place (a caller keeping evidence keeps the completed one)."""
     found: dict[str, Counter[str]] = {}
-    for text in texts:
-        for phrase, acr in _ACR_AFTER.findall(text) + _ACR_DASH.findall(text):
-            if sum(c.isupper() for c in acr) < 2:
-                continue
-            exp = _expansion_for(acr, phrase)
-            if exp:
-                found.setdefault(fold(acr), Counter())[exp] += 1
-        for acr, phrase in _ACR_BEFORE.findall(text):
-            exp = _expansion_for(acr, " ".join(phrase.split()[: len(acr) + 3]))
-            if exp and fold(exp.split()[0])[:1] == fold(acr[0]):
-                found.setdefault(fold(acr), Counter())[exp] += 1
-    _learn_initialisms(texts, found)
-    return {k: [e for e, _ in c.most_common(3)] for k, c in found.items()}
-
-
-_CAPS = re.compile(r"\b[A-Z]{2,5}\b")
-
-
-def _learn_initialisms(texts: list[str], found: dict[str, Counter[str]]) -> None:
-    """Acronyms used without a definition ("JO") matched to phrases of the corpus whose
-    content words' initials spell them ("Jeux olympiques"), when such a phrase recurs."""
-    acronyms = {a for t in texts for a in _CAPS.findall(t)} - set(found)
+    for ev in evidence:
+        for key, exp in ev.defined:
+            found.setdefault(key, Counter())[exp] += 1
+    acronyms = {a for ev in evidence for a in ev.caps} - set(found)
     acronyms = {a for a in acronyms if fold(a) not in found}
-    if not acronyms:
-        return
     phrases: dict[str, Counter[str]] = {}
-    firsts = {a[0] for a in acronyms}
-    budget = 2_000_000  # tokens: enough to learn a corpus' vocabulary, bounded for big archives
-    for text in texts:
-        tokens = re.findall(r"[^\W\d_]+", text)
-        budget -= len(tokens)
+    budget = INITIALISM_BUDGET
+    for i, ev in enumerate(evidence if acronyms else []):
+        budget -= ev.tokens
         if budget < 0:
             break
-        for i in range(len(tokens)):
-            if fold(tokens[i])[:1].upper() not in firsts:
-                continue
-            content: list[str] = []
-            j = i
-            while j < len(tokens) and len(content) < 5:
-                if fold(tokens[j]) not in STOP_WORDS or not content:
-                    content.append(tokens[j])
-                if len(content) >= 2:
-                    initials = "".join(fold(w)[0] for w in content).upper()
-                    if initials in acronyms and fold(tokens[i]) not in STOP_WORDS:
-                        phrases.setdefault(initials, Counter())[" ".join(tokens[i : j + 1])] += 1
-                j += 1
+        missing = acronyms - ev.covered
+        if missing:
+            ev.phrases = sorted(ev.phrases + rescan(i, missing))
+            ev.covered = ev.covered | missing
+        for _, _, spelled, phrase in ev.phrases:
+            if spelled in acronyms:
+                phrases.setdefault(spelled, Counter())[phrase] += 1
     for acr, counter in phrases.items():
         normalized: Counter[str] = Counter()
         for phrase, n in counter.items():
@@ -179,6 +320,7 @@ def _learn_initialisms(texts: list[str], found: dict[str, Counter[str]]) -> None
         phrase, n = normalized.most_common(1)[0]
         if n >= 3:
             found.setdefault(fold(acr), Counter())[phrase] += n
+    return {k: [e for e, _ in c.most_common(3)] for k, c in found.items()}
 
 
 @dataclass(frozen=True)
@@ -361,6 +503,8 @@ def analyze_query(
 class LexicalIndex:
     """BM25 over stemmed, folded terms of title + heading + passage."""
 
+    K1, B = 1.2, 0.75
+
     def __init__(self, bm25: bm25s.BM25, idf: dict[str, float]) -> None:
         self.bm25 = bm25
         self.idf = idf
@@ -369,13 +513,65 @@ class LexicalIndex:
 
     @staticmethod
     def build(docs_terms: list[list[str]]) -> LexicalIndex:
-        bm25 = bm25s.BM25(k1=1.2, b=0.75)
-        bm25.index([d or [""] for d in docs_terms], show_progress=False)
-        n = len(docs_terms)
-        df: Counter[str] = Counter()
+        terms: dict[str, int] = {}
+        ids: list[int] = []
+        tfs: list[int] = []
+        rows = [0]
         for d in docs_terms:
-            df.update(set(d))
-        idf = {t: float(np.log(1 + (n - c + 0.5) / (c + 0.5))) for t, c in df.items()}
+            for term, tf in Counter(d or [""]).items():  # bm25s' empty token for empty docs
+                ids.append(terms.setdefault(term, len(terms)))
+                tfs.append(tf)
+            rows.append(len(ids))
+        lengths = np.array([len(d) or 1 for d in docs_terms], dtype=np.int64)
+        return LexicalIndex.from_counts(
+            list(terms), np.array(rows), np.array(ids), np.array(tfs), lengths
+        )
+
+    @staticmethod
+    def from_counts(
+        terms: list[str],
+        rows: np.ndarray,
+        term_ids: np.ndarray,
+        tfs: np.ndarray,
+        lengths: np.ndarray,
+    ) -> LexicalIndex:
+        """What ``bm25s.BM25(k1, b).index(docs)`` computes, bit for bit, from each document's
+        (term id, count) pairs (document d's are ``rows[d]:rows[d + 1]``; an empty document
+        counts the term "" once, as bm25s does): numpy instead of a Python loop per document,
+        so that an incremental build redoes 100k passages from stored counts at once."""
+        n = len(lengths)
+        term_ids = np.asarray(term_ids, dtype=np.int64)
+        doc = np.repeat(np.arange(n, dtype=np.int64), np.diff(rows))
+        df = np.bincount(term_ids, minlength=len(terms))
+        idf32 = np.zeros(len(terms), dtype=np.float32)
+        for t in np.nonzero(df)[0]:
+            c = int(df[t])
+            idf32[t] = math.log(1 + (n - c + 0.5) / (c + 0.5))  # bm25s' Lucene idf
+        k1, b = LexicalIndex.K1, LexicalIndex.B
+        lengths = np.asarray(lengths, dtype=np.int64)
+        l_avg = lengths.mean()
+        tf = np.asarray(tfs).astype(np.float32)
+        norm = (k1 * ((1 - b) + b * lengths / l_avg))[doc]  # per document, then per pair
+        scores = (idf32[term_ids] * (tf / (norm + tf))).astype(np.float32)
+        # Documents' rows → terms' columns (bm25s' layout): scipy's O(n) transposition.
+        csc = sparse.csr_matrix(
+            (scores, term_ids, np.asarray(rows, dtype=np.int64)), shape=(n, len(terms))
+        ).tocsc()
+        bm25 = bm25s.BM25(k1=k1, b=b)
+        bm25.scores = {
+            "data": csc.data,
+            "indices": csc.indices.astype(np.int32),
+            "indptr": csc.indptr.astype(np.int64),
+            "num_docs": n,
+        }
+        bm25.vocab_dict = {t: i for i, t in enumerate(terms)}
+        bm25.unique_token_ids_set = set(bm25.vocab_dict.values())
+        bm25.nonoccurrence_array = None
+        idf = {
+            terms[t]: float(np.log(1 + (n - int(df[t]) + 0.5) / (int(df[t]) + 0.5)))
+            for t in np.nonzero(df)[0]
+            if terms[t]
+        }
         return LexicalIndex(bm25, idf)
 
     def starting_with(self, prefix: str, limit: int = 200) -> list[str]:

@@ -4,12 +4,12 @@ alone cannot do for a question in another language)."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from index.segments import RowStore, segment_names
 from index.text import clean_display, sentence_spans, strip_urls
 from index.types import Article, Passage
 
@@ -29,56 +29,54 @@ def sentence_units(article: Article, passage: Passage) -> list[tuple[int, int, s
     return units
 
 
+SENTENCE_VECTORS = "sentences.npy"  # float16 rows in the segments
+SENTENCE_SPANS = "spans.npy"  # int32 (start, end) of each sentence in its passage's text
+SENTENCE_RANGES = "sentence_ranges.npy"  # per passage, its sentences' rows [start, end)
+
+
 @dataclass
 class SentenceIndex:
-    rows: np.ndarray  # (n_passages + 1,) CSR offsets into ``vectors``
-    spans: list[list[tuple[int, int]]]  # per passage: sentence offsets into its text
-    vectors: np.ndarray  # (n_sentences, dim) float16, memory-mapped when loaded
+    ranges: np.ndarray  # (n_passages, 2) each passage's sentence rows [start, end)
+    spans: RowStore  # per sentence: (start, end) offsets into its passage's text
+    vectors: RowStore  # (n_sentences, dim) float16, memory-mapped segments
 
     def best(self, query: np.ndarray, passages: np.ndarray) -> np.ndarray:
         """Each passage's best sentence cosine (-1 for a passage without sentence vectors)."""
         out = np.full(len(passages), -1.0, dtype=np.float32)
-        starts, ends = self.rows[passages], self.rows[passages + 1]
+        starts, ends = self.ranges[passages, 0], self.ranges[passages, 1]
         has = ends > starts
         if not has.any():
             return out
-        idx = np.concatenate([np.arange(s, e) for s, e in zip(starts[has], ends[has], strict=True)])
-        sims = self.vectors[idx].astype(np.float32) @ query
-        out[has] = np.maximum.reduceat(
-            sims, np.concatenate([[0], np.cumsum(ends[has] - starts[has])[:-1]])
-        )
+        counts = (ends - starts)[has]
+        sims = self.vectors.ranges(starts[has], counts).astype(np.float32) @ query
+        out[has] = np.maximum.reduceat(sims, np.concatenate([[0], np.cumsum(counts)[:-1]]))
         return out
 
     def sample(self, passages: np.ndarray) -> SentenceSample:
         """The sentences of a fixed sample of passages, kept in memory for per-query stats."""
-        starts, ends = self.rows[passages], self.rows[passages + 1]
+        starts, ends = self.ranges[passages, 0], self.ranges[passages, 1]
         keep = ends > starts
         starts, ends = starts[keep], ends[keep]
-        idx = np.concatenate([np.arange(a, b) for a, b in zip(starts, ends, strict=True)] or [[]])
         offsets = np.concatenate([[0], np.cumsum(ends - starts)[:-1]]).astype(np.int64)
-        vectors = np.ascontiguousarray(self.vectors[idx.astype(np.int64)], dtype=np.float32)
+        vectors = np.ascontiguousarray(self.vectors.ranges(starts, ends - starts), np.float32)
         return SentenceSample(vectors, offsets)
 
     def scores(self, query: np.ndarray, passage: int) -> dict[tuple[int, int], float]:
         """Cosine of each embedded sentence of one passage, by its offsets."""
-        s, e = int(self.rows[passage]), int(self.rows[passage + 1])
+        s, e = int(self.ranges[passage, 0]), int(self.ranges[passage, 1])
         if e <= s:
             return {}
-        sims = self.vectors[s:e].astype(np.float32) @ query
-        return {tuple(span): float(v) for span, v in zip(self.spans[passage], sims, strict=True)}
-
-    def save(self, folder: Path) -> None:
-        np.save(folder / "sentences.npy", self.vectors.astype(np.float16))
-        np.save(folder / "sentence_rows.npy", self.rows.astype(np.int64))
-        (folder / "sentence_spans.json").write_text(json.dumps(self.spans), encoding="utf-8")
+        sims = self.vectors.slice(s, e).astype(np.float32) @ query
+        spans = self.spans.slice(s, e)
+        return {(int(a), int(b)): float(v) for (a, b), v in zip(spans, sims, strict=True)}
 
     @staticmethod
     def load(folder: Path) -> SentenceIndex:
-        spans = json.loads((folder / "sentence_spans.json").read_text(encoding="utf-8"))
+        names = segment_names(folder)
         return SentenceIndex(
-            rows=np.load(folder / "sentence_rows.npy"),
-            spans=[[tuple(x) for x in p] for p in spans],
-            vectors=np.load(folder / "sentences.npy", mmap_mode="r"),
+            ranges=np.load(folder / SENTENCE_RANGES),
+            spans=RowStore.open(folder, SENTENCE_SPANS, names),
+            vectors=RowStore.open(folder, SENTENCE_VECTORS, names),
         )
 
 

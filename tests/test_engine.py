@@ -137,7 +137,7 @@ def test_corrupt_index_is_refused_and_previous_keeps_serving(tmp_path, embedder,
     # A tampered data file is caught by its checksum.
     third = build_index(settings, embedder, force=True, progress=False)
     folder, _ = open_version(settings.index_dir, third.version)
-    with (folder / "vectors.npy").open("r+b") as fh:
+    with next(folder.glob("segments/*/passages.npy")).open("r+b") as fh:  # passage vectors
         fh.seek(-8, os.SEEK_END)
         fh.write(b"\x00" * 8)
     with pytest.raises(IndexUnavailable, match="checksum"):

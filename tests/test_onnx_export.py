@@ -138,6 +138,26 @@ def test_torch_free_encoder_matches_sentence_transformers_onnx(
     assert float(np.min((ours * theirs).sum(axis=1))) > 0.9999
 
 
+def test_build_encoding_gives_the_serving_vectors_bit_for_bit(
+    exported: tuple[Path, Path],
+) -> None:
+    """Builds embed in parallel, with int8 weights where the CPU makes them exact (VNNI): the
+    vectors are those of one text at a time on the serving session, bit for bit, so cached
+    vectors and query vectors never mix two numerics."""
+    from index.embed import ONNX_INT8_FILE, OnnxEncoder, cpu_has_vnni
+
+    enc = OnnxEncoder(exported[1].parent.parent, ONNX_INT8_FILE)
+    texts = [f"{i}. {s}" for i, s in enumerate(SENTENCES * 4)] + ["", "x" * 3000]
+    assert len(texts) >= enc.PARALLEL_MIN_TEXTS
+    one_by_one = np.stack([enc._run_one(enc.session, t) for t in texts])
+    with enc.keep_build_session():
+        parallel = enc.encode(texts, "", 32)
+        again = enc.encode(texts[::-1], "", 32)[::-1]  # the kept session, other neighbours
+    assert np.array_equal(parallel, one_by_one) and np.array_equal(again, one_by_one)
+    assert enc.build_weights == ("int8" if cpu_has_vnni() else "uint8")
+    assert enc._kept is None  # freed after the build
+
+
 def test_onnx_engine_process_never_imports_torch(exported: tuple[Path, Path]) -> None:
     """Serving with the ONNX export keeps torch (≈ 400 MB) out of the process."""
     import subprocess
