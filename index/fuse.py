@@ -24,7 +24,6 @@ class FusionParams:
     relative_floor: float = 0.45  # results below this share of the best fused score are noise
     sentence_weight: float = 0.5  # share of the best sentence's cosine in a passage's cosine
     proximity_weight: float = 0.0  # bonus for the query's words together in one sentence
-    section_weight: float = 0.0  # bonus for the query's words found in the passage's section
     duplicate_cosine: float = 0.97  # a result this close to a better one adds nothing
 
 

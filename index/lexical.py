@@ -9,7 +9,7 @@ import math
 import re
 from bisect import bisect_left
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -391,7 +391,17 @@ NAME = "@"  # marks a capitalised word inside a sentence (a name) among a senten
 _NAME_RE = re.compile(r"(?<=[^\W\d_][\s,;:(«] |[^\W\d_], )([A-ZÀ-ÖØ-Þ][\w-]+)")
 
 
-def is_answer(term: str, answer: str) -> bool:
+def holds_answer(text_terms: frozenset[str], answer: str, question_terms: Collection[str]) -> bool:
+    """Whether ``sentence_terms`` hold the kind of answer asked for, other than the question's
+    own words (a year the question names is not its answer)."""
+    return any(
+        _is_answer(t, answer) and t.removeprefix(NAME) not in question_terms
+        for t in text_terms
+        if t not in question_terms
+    )
+
+
+def _is_answer(term: str, answer: str) -> bool:
     """Whether a sentence term is the kind of answer asked for (its marker, for names)."""
     if answer == "name":
         return term.startswith(NAME)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from urllib.parse import quote as pct
 
-from index.lexical import NAME, is_answer, sentence_terms
+from index.lexical import holds_answer, sentence_terms
 from index.text import FOOTNOTE_REF, clean_display, sentence_spans
 
 MAX_QUOTE_CHARS = 800
@@ -52,9 +52,7 @@ def select_quote(
             ]
     if answer:
         scores = [
-            sc + ANSWER_BONUS * any(
-                is_answer(t, answer) and t.removeprefix(NAME) not in query_terms for t in ts
-            )
+            sc + ANSWER_BONUS * holds_answer(ts, answer, query_terms)
             for sc, ts in zip(scores, known_terms, strict=True)
         ]
     best: tuple[float, int] | None = None

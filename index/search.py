@@ -27,12 +27,11 @@ from index.corpus import refreshed_at
 from index.embed import Embedder
 from index.fuse import Evidence, FusionParams, abstain, fuse, params_for
 from index.lexical import (
-    NAME,
     AnalyzedQuery,
     LexicalIndex,
     Vocabulary,
     analyze_query,
-    is_answer,
+    holds_answer,
     sentence_terms,
 )
 from index.quote import quote_text, select_quote, text_fragment_url
@@ -93,33 +92,15 @@ class Snapshot:
         self.sample_sentences = self.sentences.sample(pick)
         self.sentence_terms = lru_cache(maxsize=50_000)(self._sentence_terms)
         self.passage_terms = lru_cache(maxsize=50_000)(self._passage_terms)
-        # Sections: runs of passages under one heading of one article (a passage's context).
-        self.section_start = np.zeros(n, dtype=np.int64)
-        self.section_end = np.zeros(n, dtype=np.int64)
-        start = 0
-        for i in range(1, n + 1):
-            if i == n or (self.passages[i].article_id, self.passages[i].heading) != (
-                self.passages[start].article_id,
-                self.passages[start].heading,
-            ):
-                self.section_start[start:i], self.section_end[start:i] = start, i
-                start = i
 
     def _passage_terms(self, pid: int) -> frozenset[str]:
         p = self.passages[pid]
         return frozenset(terms(p.text + " " + self.articles[p.article_id].title))
 
-    def section_terms(self, pid: int) -> frozenset[str]:
-        """Index terms of the passage's whole section: what its context talks about."""
-        lo, hi = int(self.section_start[pid]), int(self.section_end[pid])
-        return frozenset().union(*(self.passage_terms(j) for j in range(lo, hi)))
-
     def _sentence_terms(self, pid: int) -> list[frozenset[str]]:
         """Each sentence's index terms (cached: the same passages come back query after query)."""
         text = self.passages[pid].text
-        return [
-            frozenset(sentence_terms(text[a:b])) for a, b in sentence_spans(text)
-        ]
+        return [frozenset(sentence_terms(text[a:b])) for a, b in sentence_spans(text)]
 
 
 def _load_snapshot(folder: Path, manifest: Manifest) -> Snapshot:
@@ -358,14 +339,6 @@ class Engine:
                 )
             fused = fused + self.params.proximity_weight * prox
             order = np.argsort(-fused)
-        if self.params.section_weight > 0:
-            # Context: the question's words found in the passage's section ("article 7" named
-            # at the top of the section, the drones two paragraphs below).
-            ctx = np.zeros(len(fused), dtype=np.float32)
-            for i in order[:PROXIMITY_CANDIDATES]:
-                ctx[i] = _coverage(aq.core_terms, snap.section_terms(int(cand[i])), snap.lexical)
-            fused = fused + self.params.section_weight * ctx
-            order = np.argsort(-fused)
         coverage = max(
             _coverage(aq.core_terms, snap.passage_terms(int(cand[i])), snap.lexical)
             for i in order[:3]
@@ -481,11 +454,7 @@ def _coverage(
     if answer and weights:
         slot = ANSWER_SLOT * total / len(weights)
         total += slot
-        if any(
-            is_answer(t, answer) and t.removeprefix(NAME) not in weights
-            for t in present
-            if t not in weights
-        ):
+        if holds_answer(present, answer, weights.keys()):
             found += slot
     return found / total if total else 0.0
 
