@@ -4,7 +4,7 @@
 
 TEXTS are generated (bench/gen.py: seed-corpus words, Zipf-like frequencies, ~400-char
 paragraphs, 10 per article) and go through the real pipeline: Markdown files in content/,
-load, chunk, BM25, FAISS (HNSW past ann_threshold), publish, Engine.open.
+load, chunk, BM25, FAISS (IVF past ann_threshold), publish, Engine.open.
 
 VECTORS ARE SYNTHETIC: embedding 100k passages would take hours on 2 cores. Real embeddings
 are computed for the seed passages and a few hundred generated paragraphs; each synthetic
@@ -19,8 +19,8 @@ embedded; by default the scale is chosen so that the synthetic cos(sentence, own
 matches theirs (both are printed). Query vectors are real (the model embeds
 every question, query cache off).
 
-Measured: full build from the cache, engine open, per-question latency by stage, HNSW
-recall@10 (and @60, the engine's candidate count) against exact search, and the time to add
+Measured: full build from the cache, engine open, per-question latency by stage, vector
+search recall@10 (and @60, the engine's candidate count) against exact search, and the time to add
 one article to the 100k index (incremental build_index + engine switch).
 """
 
@@ -323,7 +323,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     )
     print(
-        f"\nHNSW recall@10 {np.mean(rec10):.3f} (min {np.min(rec10):.2f}), "
+        f"\nvector search recall@10 {np.mean(rec10):.3f} (min {np.min(rec10):.2f}), "
         f"recall@{CANDIDATES} {np.mean(rec60):.3f}"
     )
     print(

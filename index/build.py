@@ -61,7 +61,13 @@ from index.store import (
 )
 from index.text import clean_display, strip_urls, terms
 from index.types import Article, Passage
-from index.vector import PASSAGE_VECTORS, VectorIndex
+from index.vector import (
+    IVF_CENTROIDS,
+    PASSAGE_VECTORS,
+    centroids_fit,
+    list_count,
+    train_centroids,
+)
 
 log = logging.getLogger(__name__)
 
@@ -678,12 +684,9 @@ def _assemble(
     (work / "articles.json").write_text(
         json.dumps([r.info for r in records], ensure_ascii=False), encoding="utf-8"
     )
-    approximate = False
-    if settings.ann_threshold and n_passages > settings.ann_threshold:
-        rows = np.load(work / "passage_rows.npy")
-        vindex = VectorIndex.build(stores[PASSAGE_VECTORS].take(rows), settings.ann_threshold)
-        vindex.save(work)
-        approximate = vindex.approximate
+    approximate = bool(settings.ann_threshold and n_passages > settings.ann_threshold)
+    if approximate:
+        _write_centroids(work, stores[PASSAGE_VECTORS], prev_folder if state else None)
     lap("vectors")
     (work / STATE_FILE).write_text(
         BuildState(
@@ -715,6 +718,22 @@ def _assemble(
         model=embedder.describe(),
     )
     return manifest, known_sums, n_passages, {pid for r in records for pid in r.pids}
+
+
+def _write_centroids(work: Path, store: RowStore, prev_folder: Path | None) -> None:
+    """The IVF centroids: the previous version's while they fit the corpus's size (adding an
+    article changes no list), else trained on the passages' vectors."""
+    vectors = store.take(np.load(work / "passage_rows.npy"))
+    centroids = None
+    if prev_folder is not None and (prev_folder / IVF_CENTROIDS).exists():
+        try:
+            centroids = np.load(prev_folder / IVF_CENTROIDS)
+        except (OSError, ValueError):
+            centroids = None
+    if not centroids_fit(centroids, len(vectors), vectors.shape[1]):
+        log.info("training the vector index's %d lists", list_count(len(vectors)))
+        centroids = train_centroids(vectors)
+    np.save(work / IVF_CENTROIDS, centroids)
 
 
 def _dead_share(records: list[ArticleRecord], stores: dict[str, RowStore]) -> float:

@@ -1,6 +1,12 @@
-"""FAISS vector search on normalised vectors: exact inner product for small corpora, the same
-scan over float16 copies past ``HALF_PRECISION_FROM`` passages (half the memory read, ~1.7×
-faster at 100k, scores within ~1e-3), HNSW past a size threshold."""
+"""FAISS vector search on normalised vectors: an exact inner-product scan for small corpora
+(over float16 copies from ``HALF_PRECISION_FROM`` passages: half the memory read, scores
+within ~1e-3), an inverted-file index (IVF) past ``ann_threshold`` passages.
+
+The IVF index scans the ``1 / PROBE_SHARE`` of its lists whose centroids are nearest the
+question (about a fifth of the vectors): recall@10 0.97 of exact search on the 100k bench,
+4x faster than the scan. Only its centroids are stored (``IVF_CENTROIDS``, trained once and
+carried over by later builds while the corpus keeps its order of size), so adding an article
+never retrains or rewrites the index: the lists are filled from the vectors at load."""
 
 from __future__ import annotations
 
@@ -12,11 +18,43 @@ import numpy as np
 
 from index.segments import RowStore
 
-HNSW_M = 32
-HNSW_EF_CONSTRUCTION = 80
-HNSW_EF_SEARCH = 128
 HALF_PRECISION_FROM = 20_000
 PASSAGE_VECTORS = "passages.npy"  # float32, one row per passage, in the segments
+IVF_CENTROIDS = "ivf_centroids.npy"  # float32 (lists, dim), in the version folder
+LIST_SIZE = 200  # passages per list on average: 500 lists at 100k
+PROBE_SHARE = 5  # a search scans 1/5 of the lists
+MIN_PROBES = 16
+TRAIN_POINTS_PER_LIST = 64  # k-means sample: enough for stable centroids, fast at 1M
+TRAIN_ITERATIONS = 15
+TRAIN_SEED = 1234
+
+
+def list_count(n: int) -> int:
+    return int(np.clip(n // LIST_SIZE, 16, 16_384))
+
+
+def train_centroids(vectors: np.ndarray) -> np.ndarray:
+    """Spherical k-means centroids of the IVF lists (deterministic for given vectors)."""
+    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    lists = list_count(len(vectors))
+    kmeans = faiss.Kmeans(
+        vectors.shape[1],
+        lists,
+        niter=TRAIN_ITERATIONS,
+        seed=TRAIN_SEED,
+        spherical=True,
+        max_points_per_centroid=TRAIN_POINTS_PER_LIST,
+    )
+    kmeans.train(vectors)
+    return np.ascontiguousarray(kmeans.centroids, dtype=np.float32)
+
+
+def centroids_fit(centroids: np.ndarray | None, n: int, dim: int) -> bool:
+    """Whether earlier centroids still serve ``n`` passages: same dimension, and a list count
+    within a factor of two of what ``n`` would get."""
+    if centroids is None or centroids.ndim != 2 or centroids.shape[1] != dim:
+        return False
+    return list_count(n) / 2 <= len(centroids) <= 2 * list_count(n)
 
 
 class VectorIndex:
@@ -29,23 +67,23 @@ class VectorIndex:
         return not isinstance(self.index, faiss.IndexFlat)
 
     @staticmethod
-    def build(vectors: np.ndarray, ann_threshold: int) -> VectorIndex:
+    def build(vectors: np.ndarray, centroids: np.ndarray | None = None) -> VectorIndex:
+        """A scan, or an IVF index over ``centroids`` when given."""
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-        dim = vectors.shape[1]
-        if ann_threshold and len(vectors) > ann_threshold:
-            index = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
-            index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
-        else:
-            index = _scan_index(len(vectors), dim)
+        if centroids is not None:
+            index = _ivf_index(centroids)
+            index.add(vectors)
+            return VectorIndex(index, vectors)
+        index = _scan_index(*vectors.shape)
         index.add(vectors)
+        if isinstance(index, faiss.IndexFlat):
+            return VectorIndex(index, _stored_vectors(index, vectors.shape))
         return VectorIndex(index, vectors)
 
     def search(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         k = min(k, self.index.ntotal)
         if k <= 0:
             return np.zeros(0, np.float32), np.zeros(0, np.int64)
-        if isinstance(self.index, faiss.IndexHNSWFlat):
-            self.index.hnsw.efSearch = max(HNSW_EF_SEARCH, k)
         scores, ids = self.index.search(query.reshape(1, -1).astype(np.float32), k)
         keep = ids[0] >= 0
         return scores[0][keep], ids[0][keep]
@@ -54,26 +92,31 @@ class VectorIndex:
         """Exact cosine for given passages (vectors are normalised)."""
         return self.vectors[ids] @ query
 
-    def save(self, folder: Path) -> None:
-        """Only HNSW needs a file of its own: a scan index is rebuilt from the vectors at load
-        (a copy, as fast as reading it), which live in the segments."""
-        if isinstance(self.index, faiss.IndexHNSWFlat):
-            faiss.write_index(self.index, str(folder / "vectors.faiss"))
-
     @staticmethod
     def load(folder: Path) -> VectorIndex:
-        """The passages' vectors in passage order, from the version's segments."""
+        """The passages' vectors in passage order, from the version's segments; the IVF
+        lists, when the version has centroids, filled from them."""
         store = RowStore.open(folder, PASSAGE_VECTORS)
-        vectors = np.ascontiguousarray(
-            store.take(np.load(folder / "passage_rows.npy")), dtype=np.float32
-        )
-        if (folder / "vectors.faiss").exists():
-            return VectorIndex(faiss.read_index(str(folder / "vectors.faiss")), vectors)
-        index = _scan_index(*vectors.shape)
-        index.add(vectors)
-        if isinstance(index, faiss.IndexFlat):
-            return VectorIndex(index, _stored_vectors(index, vectors.shape))
-        return VectorIndex(index, vectors)
+        vectors = store.take(np.load(folder / "passage_rows.npy"))
+        centroids = None
+        if (folder / IVF_CENTROIDS).exists():
+            centroids = np.load(folder / IVF_CENTROIDS)
+            if centroids.ndim != 2 or not len(centroids) or centroids.shape[1] != vectors.shape[1]:
+                raise ValueError(f"{IVF_CENTROIDS} has shape {centroids.shape}")
+        return VectorIndex.build(vectors, centroids)
+
+
+def _ivf_index(centroids: np.ndarray) -> faiss.IndexIVF:
+    """IVF lists of float16 vectors around fixed centroids (nothing left to train)."""
+    lists, dim = centroids.shape
+    quantizer = faiss.IndexFlatIP(dim)
+    quantizer.add(np.ascontiguousarray(centroids, dtype=np.float32))
+    index = faiss.IndexIVFScalarQuantizer(
+        quantizer, dim, lists, faiss.ScalarQuantizer.QT_fp16, faiss.METRIC_INNER_PRODUCT
+    )
+    index.is_trained = True  # float16 coding needs no training; the centroids are given
+    index.nprobe = max(MIN_PROBES, -(-lists // PROBE_SHARE))
+    return index
 
 
 def _scan_index(n: int, dim: int) -> faiss.Index:

@@ -52,10 +52,13 @@ def corpus(tmp_path: Path, index_settings: IndexSettings, engine) -> Path:
     return tmp_path / "content"
 
 
-def _settings(corpus: Path, index_dir: Path, index_settings: IndexSettings) -> IndexSettings:
+def _settings(
+    corpus: Path, index_dir: Path, index_settings: IndexSettings, **more: object
+) -> IndexSettings:
     return IndexSettings(content_dir=corpus, index_dir=index_dir,
                          cache_dir=index_settings.cache_dir, embedding_model="minilm",
-                         embedding_backend=index_settings.embedding_backend)  # fmt: skip
+                         embedding_backend=index_settings.embedding_backend,
+                         **more)  # fmt: skip
 
 
 def _answers(settings: IndexSettings, embedder) -> list:
@@ -151,6 +154,38 @@ def test_compaction_and_corrupt_previous_version(
     rebuilt = build_index(settings, embedder, progress=False)
     assert not rebuilt.incremental and current_version(settings.index_dir) == rebuilt.version
     _same_index(settings, _full(corpus, tmp_path, index_settings, embedder, "e"), embedder)
+
+
+def test_approximate_index_keeps_its_centroids_when_an_article_is_added(
+    corpus: Path, tmp_path: Path, index_settings: IndexSettings, embedder
+) -> None:
+    """Past ANN_THRESHOLD the version carries IVF centroids: trained by the first build,
+    carried over by an incremental one (no list changes), and the engine answers from it as
+    it does from the exact scan."""
+    from index.vector import IVF_CENTROIDS
+
+    ivf = _settings(corpus, tmp_path / "ivf", index_settings, ann_threshold=50)
+    exact = _settings(corpus, tmp_path / "exact", index_settings)
+    first = build_index(ivf, embedder, progress=False)
+    build_index(exact, embedder, progress=False)
+    folder_a, manifest_a = open_version(ivf.index_dir)
+    assert manifest_a.approximate and (folder_a / IVF_CENTROIDS).exists()
+    engine = Engine.open(ivf, embedder, build_if_missing=False)
+    assert engine._snap.vector.approximate
+    tops = [[r.passage_id for r in engine.search(q).results[:1]] for q in QUESTIONS]
+    assert tops == [
+        [r.passage_id for r in a.results[:1]]
+        for a in map(Engine.open(exact, embedder).search, QUESTIONS)
+    ]
+
+    save_article(corpus, SOUND)
+    added = build_index(ivf, embedder, progress=False)
+    _, manifest_b = open_version(ivf.index_dir)
+    assert added.incremental and added.version != first.version
+    assert manifest_b.files[IVF_CENTROIDS] == manifest_a.files[IVF_CENTROIDS]
+    assert engine.reload_if_changed()
+    answer = engine.search("Que détectent les capteurs sonores ?")
+    assert answer.answered and answer.results[0].title == SOUND.title
 
 
 def test_row_store_reads_runs_across_segments() -> None:
