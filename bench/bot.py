@@ -13,7 +13,9 @@ Only the bot's own per-user limit (``RATE_LIMIT_*``) is raised, since each user 
 ``--each`` questions in a row. Telegram's flood limit is kept as in production: PTB's
 AIORateLimiter lets 30 requests/s to chats through overall (a burst of 30, then one every
 1/30 s), so with ``--users`` questions always waiting, an answer waits about users / 30 s
-(3.3 s for 100) however fast the search is.
+(3.3 s for 100) however fast the search is. ``--paid-broadcast`` runs the bot with
+PAID_BROADCAST=true: answers then count against AIORateLimiter's 1,000 messages/s (Telegram's
+paid limit, 0.1 Stars a message), and the bot's own speed decides.
 """
 
 from __future__ import annotations
@@ -70,6 +72,7 @@ async def run(args: object, settings_env: dict[str, str], root: Path) -> dict:
         "UPDATE_INTERVAL_MINUTES": "0",
         "HEALTH_PORT": "0",
         "LOG_LEVEL": "WARNING",
+        "PAID_BROADCAST": "true" if args.paid_broadcast else "false",
     }
     first_user = api.new_user(uid=1)
     started = time.perf_counter()
@@ -132,7 +135,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--each", type=int, default=10)
     p.add_argument("--timeout", type=float, default=60.0, help="per answer, seconds")
     p.add_argument("--start-timeout", type=float, default=120.0)
+    p.add_argument(
+        "--paid-broadcast", action="store_true", help="the bot with PAID_BROADCAST=true"
+    )
     args = p.parse_args(argv)
+    if args.paid_broadcast:
+        args.size = "paid"  # its own results file
     with tempfile.TemporaryDirectory(prefix="bench-bot-") as tmp:
         root = Path(tmp)
         settings = c.settings_for(args, index_dir=root / "index")
@@ -164,7 +172,11 @@ def main(argv: list[str] | None = None) -> int:
                 ["Bot API requests refused (400)", res["bad_requests"]],
                 ['"typing" actions sent', res["chat_actions"]],
             ],
-            [f"bot, {args.users} concurrent users", "value"],
+            [
+                f"bot, {args.users} concurrent users"
+                + (", paid broadcast" if args.paid_broadcast else ""),
+                "value",
+            ],
         )
     )
     c.write_result("bot", args, res)

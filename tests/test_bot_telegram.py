@@ -474,3 +474,22 @@ async def test_reply_language_follows_the_question(harness: Harness) -> None:
     assert "I found no passage" in parse_html(call["text"])
     call = await harness.ask(french_client, "Quelle est la recette de la tarte aux pommes ?")
     assert "Je n'ai trouvé aucun passage" in parse_html(call["text"])
+
+
+async def test_paid_broadcast_only_when_configured(
+    harness: Harness, bot_engine: Any, tmp_path, question: str
+) -> None:
+    """PAID_BROADCAST lifts Telegram's 30 messages/s for a fee: asked for only when set."""
+    call = await harness.ask(harness.api.new_user(), question)
+    assert "allow_paid_broadcast" not in call.params
+    api = FakeBotApi()
+    await api.start()
+    app = await start_bot(api, bot_engine, tmp_path / "bot.sqlite3", paid_broadcast=True)
+    try:
+        call = await Harness(api=api, app=app, settings=app.bot_data[KEY].settings).ask(
+            api.new_user(), question
+        )
+        assert quotes_of(call["text"]) and call["allow_paid_broadcast"] in (True, "true")
+    finally:
+        await stop_bot(app)
+        await api.stop()

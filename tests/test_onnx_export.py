@@ -213,3 +213,24 @@ def test_e5_int8_embeddings_match_torch() -> None:
         b = onnx_emb._encode(SENTENCES, prompt)
         cos = np.sum(a * b, axis=1)
         assert cos.min() >= 0.99, cos
+
+
+def test_int8_check_is_remembered_per_machine(exported: tuple[Path, Path], tmp_path: Path) -> None:
+    """The int8-weight check passed once on this CPU is trusted at the next start (one model
+    loaded, not two); a verdict from another machine is not."""
+    from index.embed import ONNX_INT8_FILE, OnnxEncoder, cpu_has_vnni
+
+    if not cpu_has_vnni():
+        pytest.skip("int8 weights are used only on VNNI CPUs")
+    folder = exported[1].parent.parent
+    first = OnnxEncoder(folder, ONNX_INT8_FILE, tmp_path, threads=1)
+    verdicts = list((tmp_path / "onnx").glob("*.verified"))
+    assert first.weights == "int8" and len(verdicts) == 1
+    again = OnnxEncoder(folder, ONNX_INT8_FILE, tmp_path, threads=1)
+    assert again._verified_int8_model() is not None and again.weights == "int8"
+    text = SENTENCES[0]
+    assert np.array_equal(again._run_one(again.session, text), first._run_one(first.session, text))
+    verdicts[0].write_text("another machine")
+    third = OnnxEncoder(folder, ONNX_INT8_FILE, tmp_path, threads=1)
+    assert third.weights == "int8"
+    assert verdicts[0].read_text() != "another machine"  # checked again, and recorded

@@ -17,8 +17,13 @@ from bot.texts import Lang
 async def reply(
     message: Message, context: ContextTypes.DEFAULT_TYPE, html: str, **kwargs: object
 ) -> Message:
-    """Reply in the same chat (quoting the question in groups), retrying network errors."""
-    retries = services(context).settings.send_retries
+    """Reply in the same chat (quoting the question in groups), retrying network errors;
+    with PAID_BROADCAST, past Telegram's free 30 messages a second (AIORateLimiter then
+    counts the message against its 1,000-a-second limit)."""
+    settings = services(context).settings
+    retries = settings.send_retries
+    if settings.paid_broadcast:
+        kwargs.setdefault("allow_paid_broadcast", True)
     return await retrying(lambda: message.reply_text(html, **kwargs), retries)  # type: ignore[arg-type]
 
 
