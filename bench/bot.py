@@ -135,9 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--each", type=int, default=10)
     p.add_argument("--timeout", type=float, default=60.0, help="per answer, seconds")
     p.add_argument("--start-timeout", type=float, default=120.0)
-    p.add_argument(
-        "--paid-broadcast", action="store_true", help="the bot with PAID_BROADCAST=true"
-    )
+    p.add_argument("--paid-broadcast", action="store_true", help="the bot with PAID_BROADCAST=true")
     args = p.parse_args(argv)
     if args.paid_broadcast:
         args.size = "paid"  # its own results file
