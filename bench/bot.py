@@ -40,6 +40,12 @@ from index.search import Engine
 ANSWERABLE = QUESTIONS[:48]  # the last ones are off-topic or foreign: refusals are fast
 
 
+def cpu_s(pid: int) -> float:
+    """CPU time (user + system) a process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -101,9 +107,10 @@ async def run(args: object, settings_env: dict[str, str], root: Path) -> dict:
                 except AssertionError:
                     lost += 1
 
-        t0 = time.perf_counter()
+        t0, bot_cpu, our_cpu = time.perf_counter(), cpu_s(proc.pid), cpu_s(os.getpid())
         await asyncio.gather(*(one_user(i, u) for i, u in enumerate(users)))
         wall = time.perf_counter() - t0
+        bot_cpu, our_cpu = cpu_s(proc.pid) - bot_cpu, cpu_s(os.getpid()) - our_cpu
         rss_end = rss_mb(proc.pid)
         bad = len(api.bad_requests())
         actions = len(api.calls_of("sendChatAction", ok_only=False))
@@ -125,6 +132,8 @@ async def run(args: object, settings_env: dict[str, str], root: Path) -> dict:
         "chat_actions": actions,
         "wall_s": round(wall, 2),
         "throughput_qps": round(len(latencies) / wall, 2),
+        "bot_cpu_ms_per_answer": round(1000 * bot_cpu / max(1, len(latencies)), 2),
+        "fake_api_and_users_cpu_ms_per_answer": round(1000 * our_cpu / max(1, len(latencies)), 2),
         "latency": c.summary_ms(latencies),
     }
 
@@ -167,6 +176,11 @@ def main(argv: list[str] | None = None) -> int:
                     f"{lat['p50']} / {lat['p95']} / {lat['p99']}",
                 ],
                 ["throughput (answers/s)", res["throughput_qps"]],
+                ["bot CPU per answer (ms)", res["bot_cpu_ms_per_answer"]],
+                [
+                    "fake Bot API + users CPU per answer (ms)",
+                    res["fake_api_and_users_cpu_ms_per_answer"],
+                ],
                 ["Bot API requests refused (400)", res["bad_requests"]],
                 ['"typing" actions sent', res["chat_actions"]],
             ],
