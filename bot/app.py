@@ -181,7 +181,7 @@ async def update_job(context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def prune_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     svc = services(context)
-    removed = await asyncio.to_thread(svc.store.prune, svc.settings.answer_retention_days)
+    removed = await svc.in_store(svc.store.prune, svc.settings.answer_retention_days)
     if removed:
         log.info("pruned %d old answers", removed)
 
@@ -191,7 +191,8 @@ async def _post_shutdown(application: Application) -> None:
     from bot.health import RUNNER_KEY, stop_health_server
 
     await stop_health_server(application.bot_data.pop(RUNNER_KEY, None))
-    await asyncio.to_thread(svc.store.close)
+    await svc.in_store(svc.store.close)
+    svc.store_thread.shutdown(wait=True)
     close = getattr(svc.engine, "close", None)
     if callable(close):
         await asyncio.to_thread(close)

@@ -73,8 +73,8 @@ def make_app(svc: Services) -> web.Application:
     async def stats(request: web.Request) -> web.Response:
         since = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=6)
         try:
-            week = await asyncio.to_thread(svc.store.counters, since)
-            total = await asyncio.to_thread(svc.store.counters, None)
+            week = await svc.in_store(svc.store.counters, since)
+            total = await svc.in_store(svc.store.counters, None)
         except Exception:
             log.warning("counters unavailable", exc_info=True)
             return web.json_response({"status": "store unavailable"}, status=503)

@@ -3,7 +3,8 @@
 Buttons and share links must keep working after a restart, so an answer's quotes are kept
 under a short id derived from their content (the same answer always gets the same id, and an
 id reveals nothing). By design there is no column for a user id, a chat id or a question.
-Calls are short and synchronous; the bot runs them with ``asyncio.to_thread``.
+Calls are short and synchronous; the bot runs them on a thread of their own
+(``Services.in_store``).
 """
 
 from __future__ import annotations

@@ -117,9 +117,11 @@ class SlowEngine:
     def __init__(self, engine: Any, seconds: float) -> None:
         self.engine = engine
         self.seconds = seconds
+        self.finished: list[float] = []  # time.monotonic() as each search ends
 
     def search(self, query: str, k: int = 5) -> Any:
         time.sleep(self.seconds)  # in the bot's worker thread, like a real slow search
+        self.finished.append(time.monotonic())
         return self.engine.search(query, k)
 
     def __getattr__(self, name: str) -> Any:
@@ -127,11 +129,11 @@ class SlowEngine:
 
 
 @contextmanager
-def slow_searches(harness: Harness, bot_engine: Any) -> Iterator[None]:
+def slow_searches(harness: Harness, bot_engine: Any) -> Iterator[SlowEngine]:
     svc = harness.app.bot_data[KEY]
     svc.engine = SlowEngine(bot_engine, TYPING_DELAY_SECONDS + 0.4)
     try:
-        yield
+        yield svc.engine
     finally:
         svc.engine = bot_engine
 
@@ -178,6 +180,29 @@ async def test_failed_typing_action_never_holds_the_answer(
     assert [a.status for a in actions] == [500 if kind == "500" else 504]
     # A hanging action is dropped when the answer is ready, not waited for until it times out.
     assert call.at - asked < REQUEST_TIMEOUT
+
+
+async def test_shared_answer_opens_while_searches_queue(
+    harness: Harness, bot_engine: Any, question: str
+) -> None:
+    """Opening a shared answer reads the store, which has a thread of its own: it is not
+    queued behind the searches of a busy moment (nor are the answers' own store calls)."""
+    api = harness.api
+    first = await harness.ask(api.new_user(), question)
+    aid = SHARE_RE.search(first["text"]).group(1)
+    askers = [api.new_user() for _ in range(10)]  # more searches than worker threads
+    since = api.mark()
+    with slow_searches(harness, bot_engine) as slow:
+        for user in askers:
+            api.send_text(user, question)
+        opened = await harness.ask(api.new_user(), f"/start {aid}")
+        assert quotes_of(opened["text"])
+        assert all(opened.at < t for t in slow.finished)  # no wait for a search to end
+        ids = {u["id"] for u in askers}
+        await api.wait_for(
+            "sendMessage", lambda c: c["chat_id"] in ids, since=since, count=len(askers),
+            timeout=30,
+        )  # fmt: skip
 
 
 async def test_more_passages_then_share_link_opened_by_someone_else(

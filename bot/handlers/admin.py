@@ -80,10 +80,10 @@ async def on_stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     message = update.effective_message
     if message is None:
         return
-    store = services(context).store
+    svc = services(context)
     since = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=6)
-    week = await asyncio.to_thread(store.counters, since)
-    total = await asyncio.to_thread(store.counters, None)
+    week = await svc.in_store(svc.store.counters, since)
+    total = await svc.in_store(svc.store.counters, None)
     table = "\n".join(f"{name:<14}{week[name]:>7}{total[name]:>9}" for name in COUNTERS)
     await reply(message, context, text(lang_for(update), "stats", table=esc(table)))
 

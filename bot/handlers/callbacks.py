@@ -7,7 +7,6 @@ counters.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from telegram import Message, Update
@@ -34,7 +33,7 @@ async def on_callback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     more = parse_more(data)
     if more is not None and message is not None:
         aid, offset = more
-        quotes = await asyncio.to_thread(svc.store.get_answer, aid)
+        quotes = await svc.in_store(svc.store.get_answer, aid)
         if not quotes or offset <= 0 or offset >= len(quotes):
             await quietly(lambda: query.answer(text(lang, "callback_invalid")))
             return
@@ -48,7 +47,7 @@ async def on_callback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     vote = parse_vote(data)
     if vote is not None:
         aid, up = vote
-        quotes = await asyncio.to_thread(svc.store.get_answer, aid)
+        quotes = await svc.in_store(svc.store.get_answer, aid)
         if not quotes:
             await quietly(lambda: query.answer(text(lang, "callback_invalid")))
             return

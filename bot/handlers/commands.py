@@ -33,9 +33,7 @@ async def on_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if payload:
         svc = services(context)
         quotes = (
-            await asyncio.to_thread(svc.store.get_answer, payload)
-            if is_answer_id(payload)
-            else None
+            await svc.in_store(svc.store.get_answer, payload) if is_answer_id(payload) else None
         )
         if not quotes:
             await reply(message, context, text(lang, "unknown_payload"))

@@ -65,7 +65,7 @@ async def on_inline(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
     if raw.startswith(SHARE_PREFIX):
         aid = raw[len(SHARE_PREFIX) :].strip()
-        quotes = await asyncio.to_thread(svc.store.get_answer, aid) if is_answer_id(aid) else None
+        quotes = await svc.in_store(svc.store.get_answer, aid) if is_answer_id(aid) else None
         if quotes:
             await svc.count("shares")
             results = cards(quotes, aid, context.bot.username, lang)
@@ -90,7 +90,7 @@ async def on_inline(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await quietly(lambda: query.answer([], button=nothing, cache_time=CACHE_SECONDS))
         return
     quotes = [Quote.from_result(r) for r in answer.results]
-    aid = await asyncio.to_thread(svc.store.save_answer, quotes)
+    aid = await svc.in_store(svc.store.save_answer, quotes)
     results = cards(quotes, aid, context.bot.username, lang)
     await quietly(lambda: query.answer(results, button=ask_bot, cache_time=CACHE_SECONDS))
 
