@@ -146,8 +146,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--start-timeout", type=float, default=120.0)
     p.add_argument("--paid-broadcast", action="store_true", help="the bot with PAID_BROADCAST=true")
     args = p.parse_args(argv)
-    if args.paid_broadcast:
-        args.size = "paid"  # its own results file
+    # Each load and limit its own results file: bot-<model>-<backend>-100x10[-paid].json
+    args.size = f"{args.users}x{args.each}" + ("-paid" if args.paid_broadcast else "")
     with tempfile.TemporaryDirectory(prefix="bench-bot-") as tmp:
         root = Path(tmp)
         settings = c.settings_for(args, index_dir=root / "index")
