@@ -299,20 +299,23 @@ class OnnxEncoder:
             return str(cached)
         model = int8_weight_model(self.model_path)
         cached.parent.mkdir(parents=True, exist_ok=True)
-        stem = cached.name.split("-int8w")[0].rsplit("-", 2)[0]
-        for old in cached.parent.glob(f"{stem}-*-int8w.onnx*"):
+        for old in cached.parent.glob(f"{self._int8_stem()}-*-int8w.onnx*"):
             old.unlink(missing_ok=True)  # an earlier export's, and its verdict
         tmp = cached.with_suffix(f".{os.getpid()}.tmp")
         tmp.write_bytes(model)
         os.replace(tmp, cached)
         return model
 
+    def _int8_stem(self) -> str:
+        return f"{self.model_path.parent.parent.name}-{self.model_path.stem}"
+
     def _int8_model_file(self) -> Path | None:
+        """Where the int8-weight copy of this very model file is cached (by size and date)."""
         if self.cache_dir is None:
             return None
         st = self.model_path.stat()
-        stem = f"{self.model_path.parent.parent.name}-{self.model_path.stem}"
-        return self.cache_dir / "onnx" / f"{stem}-{st.st_size}-{st.st_mtime_ns}-int8w.onnx"
+        name = f"{self._int8_stem()}-{st.st_size}-{st.st_mtime_ns}-int8w.onnx"
+        return self.cache_dir / "onnx" / name
 
     def _verified_int8_model(self) -> str | None:
         """The cached int8-weight file when the probe passed with it on this very CPU and
