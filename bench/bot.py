@@ -145,12 +145,24 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--timeout", type=float, default=60.0, help="per answer, seconds")
     p.add_argument("--start-timeout", type=float, default=120.0)
     p.add_argument("--paid-broadcast", action="store_true", help="the bot with PAID_BROADCAST=true")
+    p.add_argument(
+        "--corpus",
+        type=Path,
+        default=None,
+        help="a folder kept by `bench/scale.py --workdir` (content, index, cache of 100k "
+        "passages) instead of the seed corpus",
+    )
     args = p.parse_args(argv)
-    # Each load and limit its own results file: bot-<model>-<backend>-100x10[-paid].json
-    args.size = f"{args.users}x{args.each}" + ("-paid" if args.paid_broadcast else "")
+    # Each corpus, load and limit its own results file: bot-<model>-<backend>-100x10[-paid].json
+    args.size = ("100k-" if args.corpus else "") + f"{args.users}x{args.each}"
+    args.size += "-paid" if args.paid_broadcast else ""
     with tempfile.TemporaryDirectory(prefix="bench-bot-") as tmp:
         root = Path(tmp)
-        settings = c.settings_for(args, index_dir=root / "index")
+        if args.corpus:
+            dirs = {k: args.corpus / k for k in ("content", "index", "cache")}
+            settings = c.settings_for(args, **{f"{k}_dir": v for k, v in dirs.items()})
+        else:
+            settings = c.settings_for(args, index_dir=root / "index")
         Engine.open(settings, Embedder(settings))  # build the index before the bot starts
         env = {
             "CONTENT_DIR": str(settings.content_dir),

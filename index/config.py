@@ -45,8 +45,8 @@ class IndexSettings(BaseSettings):
     search_threads: int = Field(
         1,
         ge=0,
-        description="Threads for one search (ONNX, torch, FAISS); 0 = the libraries' defaults. One "
-        "thread per search is fastest when several questions run at once.",
+        description="Threads for one search (ONNX, torch, FAISS, BLAS); 0 = the libraries' "
+        "defaults. One thread per search is fastest when several questions run at once.",
     )
     reranker_model: str | None = Field(
         None,

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import faiss
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from index.config import IndexSettings
 from index.corpus import refreshed_at
@@ -176,6 +177,8 @@ class Engine:
         self.params: FusionParams = params_for(embedder.spec.name, embedder.model_id)
         if settings.search_threads:  # serving: one search per thread beats threads per search
             faiss.omp_set_num_threads(settings.search_threads)
+            # numpy's BLAS too: its idle threads spin, doubling a 100k search's CPU time.
+            threadpool_limits(settings.search_threads, user_api="blas")
             if embedder.backend == "torch":
                 import torch
 
