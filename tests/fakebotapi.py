@@ -322,7 +322,8 @@ class FakeBotApi:
     def fail_next(
         self, method: str, n: int = 1, kind: str = "500", retry_after: int = 1, delay: float = 3.0
     ) -> None:
-        """The next ``n`` calls of ``method`` get ``kind``: "429", "403", "500" or "timeout"."""
+        """The next ``n`` calls of ``method`` get ``kind``: "429", "403", "400" (a request
+        Telegram refuses, e.g. a paid broadcast without the Stars for it), "500" or "timeout"."""
         self._faults.setdefault(method.lower(), []).extend(
             Fault(kind, retry_after, delay) for _ in range(n)
         )
@@ -341,6 +342,8 @@ class FakeBotApi:
             )
         if fault.kind == "403":
             raise ApiError(403, "Forbidden: bot was blocked by the user")
+        if fault.kind == "400":
+            raise ApiError(400, "Bad Request: not enough Stars to pay for the broadcast")
         if fault.kind == "500":
             raise ApiError(500, "Internal Server Error")
         raise ValueError(fault.kind)

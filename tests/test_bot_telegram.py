@@ -515,6 +515,13 @@ async def test_paid_broadcast_only_when_configured(
             api.new_user(), question
         )
         assert quotes_of(call["text"]) and call["allow_paid_broadcast"] in (True, "true")
+        # Telegram refuses to bill (no Stars left): the answer goes out at the free rate.
+        api.fail_next("sendMessage", kind="400")
+        user = api.new_user()
+        since = api.mark()
+        api.send_text(user, question)
+        sent = await api.wait_for("sendMessage", lambda c: c["chat_id"] == user["id"], since=since)
+        assert quotes_of(sent["text"]) and "allow_paid_broadcast" not in sent.params
     finally:
         await stop_bot(app)
         await api.stop()

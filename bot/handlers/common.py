@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 
 from telegram import Message
+from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
 from bot.delivery import retrying
@@ -13,17 +15,26 @@ from bot.render import PAGE_SIZE, Quote, render_answer
 from bot.services import services, share_url
 from bot.texts import Lang
 
+log = logging.getLogger(__name__)
+
 
 async def reply(
     message: Message, context: ContextTypes.DEFAULT_TYPE, html: str, **kwargs: object
 ) -> Message:
     """Reply in the same chat (quoting the question in groups), retrying network errors;
     with PAID_BROADCAST, past Telegram's free 30 messages a second (AIORateLimiter then
-    counts the message against its 1,000-a-second limit)."""
+    counts the message against its 1,000-a-second limit), and at the free rate when Telegram
+    refuses to bill it (an empty Stars balance must not cost an answer)."""
     settings = services(context).settings
     retries = settings.send_retries
     if settings.paid_broadcast:
-        kwargs.setdefault("allow_paid_broadcast", True)
+        try:
+            return await retrying(
+                lambda: message.reply_text(html, allow_paid_broadcast=True, **kwargs),  # type: ignore[arg-type]
+                retries,
+            )
+        except BadRequest as exc:
+            log.warning("paid broadcast refused (%s): sent at the free rate", exc.message)
     return await retrying(lambda: message.reply_text(html, **kwargs), retries)  # type: ignore[arg-type]
 
 
