@@ -723,16 +723,17 @@ def _assemble(
 def _write_centroids(work: Path, store: RowStore, prev_folder: Path | None) -> None:
     """The IVF centroids: the previous version's while they fit the corpus's size (adding an
     article changes no list), else trained on the passages' vectors."""
-    vectors = store.take(np.load(work / "passage_rows.npy"))
+    rows = np.load(work / "passage_rows.npy")
+    dim = store.arrays[0].shape[1]
     centroids = None
     if prev_folder is not None and (prev_folder / IVF_CENTROIDS).exists():
         try:
             centroids = np.load(prev_folder / IVF_CENTROIDS)
         except (OSError, ValueError):
             centroids = None
-    if not centroids_fit(centroids, len(vectors), vectors.shape[1]):
-        log.info("training the vector index's %d lists", list_count(len(vectors)))
-        centroids = train_centroids(vectors)
+    if not centroids_fit(centroids, len(rows), dim):
+        log.info("training the vector index's %d lists", list_count(len(rows)))
+        centroids = train_centroids(store.take(rows))  # the vectors read only to train
     np.save(work / IVF_CENTROIDS, centroids)
 
 

@@ -44,7 +44,7 @@ class RowStore:
     def open(folder: Path, file: str, names: list[str] | None = None) -> RowStore:
         names = segment_names(folder) if names is None else names
         # Plain arrays over the maps: slicing an np.memmap runs Python code per slice
-        # (__array_finalize__), a fifth of a busy bot's CPU when quotes are picked.
+        # (__array_finalize__); a cached-vector search went 2.9 -> 1.9 ms without it.
         arrays = [
             np.load(segment_dir(folder, n) / file, mmap_mode="r").view(np.ndarray) for n in names
         ]
