@@ -117,28 +117,78 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from index.evaluate import evaluate, load_jsonl
+    from index.evaluate import TABLE_HEAD, EvalReport, ablation, evaluate, load_jsonl
     from index.search import Engine
 
     engine = Engine.open(_settings(args))
-    ood = load_jsonl(Path(args.ood)) if args.ood else None
-    questions = load_jsonl(Path(args.file))
+    sets = [(Path(f).name, load_jsonl(Path(f)), []) for f in args.files]
+    sets += [(Path(f).name, [], load_jsonl(Path(f))) for f in args.ood or []]
+    questions = [q for _, qs, _ in sets for q in qs]
+    ood = [q for _, _, os_ in sets for q in os_]
+    relevance = engine.relevance.trained_on if engine.relevance else "none (hand rules)"
     print(f"model          {engine.embedder.model_id} ({engine.embedder.backend})")
+    print(f"relevance      {relevance}")
     if args.ablation:
-        from index.evaluate import ablation
-
-        print("| step | Hit@1 | Hit@5 | MRR@10 | unanswerable refused | answerable refused |")
-        print("|---|---|---|---|---|---|")
+        print(TABLE_HEAD.replace("| set |", "| step |"))
         for name, rep in ablation(engine, questions, ood):
-            print(
-                f"| {name} | {rep.hit1:.3f} | {rep.hit5:.3f} | {rep.mrr10:.3f} | "
-                f"{rep.ood_refused}/{rep.ood} | {rep.refused_answerable}/{rep.n} |"
-            )
+            print(rep.row(name))
         return 0
-    report = evaluate(engine, questions, ood)
-    print(report.render())
-    if args.verbose and report.misses:
-        print("missed:", " ".join(report.misses))
+    reports = [(name, evaluate(engine, qs, os_)) for name, qs, os_ in sets]
+    overall = EvalReport.combine([r for _, r in reports])
+    if len(reports) == 1:
+        print(overall.render())
+    else:
+        print(TABLE_HEAD)
+        for name, rep in reports:
+            print(rep.row(name))
+        print(overall.row("**all**"))
+    kinds = overall.by_kind()
+    if len(kinds) > 1 or "" not in kinds:
+        print("\nby kind\n" + TABLE_HEAD.replace("| set |", "| kind |"))
+        for kind, rep in sorted(kinds.items()):
+            print(rep.row(kind or "(none)"))
+    if args.verbose:
+        print("missed:", " ".join(overall.misses) or "-")
+        print(
+            "refused:",
+            " ".join(o.id for o in overall.outcomes if o.answerable and not o.answered) or "-",
+        )
+        print("answered unanswerable:", " ".join(overall.bluffs) or "-")
+    if args.json:
+        print(json.dumps({n: r.to_json() for n, r in [*reports, ("all", overall)]}))
+    return 0
+
+
+DEFAULT_EVAL = Path("../shared/eval")
+
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    from index.calibrate import calibrate, summary
+    from index.relevance import model_path
+    from index.search import Engine
+
+    files = [Path(f) for f in args.files] or [
+        DEFAULT_EVAL / "dev.jsonl",
+        DEFAULT_EVAL / "dev_more.jsonl",
+    ]
+    ood = [Path(f) for f in args.ood or []] or [
+        DEFAULT_EVAL / "dev_ood.jsonl",
+        DEFAULT_EVAL / "dev_more_ood.jsonl",
+    ]
+    engine = Engine.open(_settings(args))
+    cal = calibrate(engine, files, ood, folds=args.folds)
+    print(summary(cal))
+    out = Path(args.out) if args.out else model_path(engine.family)
+    if args.dry_run:
+        return 0
+    if not cal.generalises and not args.force:
+        print(
+            "not written: on held-out folds the model does worse than the hand rules "
+            "(--force writes it anyway)"
+        )
+        return 0
+    cal.model.save(out)
+    print(f"written: {out}")
     return 0
 
 
@@ -214,12 +264,22 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_ask)
 
-    p = sub.add_parser("eval", help="Hit@1, Hit@5, MRR@10 and refusals on a JSONL set")
-    p.add_argument("file")
-    p.add_argument("--ood", help="JSONL of questions the corpus cannot answer")
-    p.add_argument("-v", "--verbose", action="store_true")
+    p = sub.add_parser("eval", help="Hit@1, Hit@5, MRR@10 and refusals on JSONL sets")
+    p.add_argument("files", nargs="*", help="JSONL questions with gold evidence")
+    p.add_argument("--ood", nargs="+", help="JSONL of questions the corpus cannot answer")
+    p.add_argument("-v", "--verbose", action="store_true", help="list misses and bluffs")
+    p.add_argument("--json", action="store_true", help="also print the figures as JSON")
     p.add_argument("--ablation", action="store_true", help="switch each step off in turn")
     p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("calibrate", help="fit the relevance model on labelled questions")
+    p.add_argument("files", nargs="*", help=f"JSONL with gold (default: {DEFAULT_EVAL}/dev*.jsonl)")
+    p.add_argument("--ood", nargs="+", help="unanswerable questions (default: the *_ood files)")
+    p.add_argument("--folds", type=int, default=5)
+    p.add_argument("--out", help="where to write the model (default: the family's file)")
+    p.add_argument("--dry-run", action="store_true", help="report only, write nothing")
+    p.add_argument("--force", action="store_true", help="write even if the rules do better")
+    p.set_defaults(func=cmd_calibrate)
 
     p = sub.add_parser("model", help="prepare embedding models offline")
     p.add_argument("action", choices=["import-e5", "export-onnx"])

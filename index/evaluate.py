@@ -1,4 +1,8 @@
-"""Retrieval metrics on a JSONL set: Hit@1, Hit@5, MRR@10, and refusals."""
+"""Retrieval metrics on JSONL sets: Hit@1, Hit@5, MRR@10 and refusals, overall and by kind.
+
+A question counts as found at rank r when the r-th quote holds one of its gold evidence strings
+(the quote, not just its passage: what the reader sees must answer).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ from pathlib import Path
 from index.search import Engine
 
 
-def _norm(text: str) -> str:
+def normalise_quote(text: str) -> str:
     return " ".join(text.replace("\u00a0", " ").replace("\u202f", " ").split())
 
 
@@ -18,16 +22,74 @@ def load_jsonl(path: Path) -> list[dict]:
         return [json.loads(line) for line in fh if line.strip()]
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """What the engine did with one question."""
+
+    id: str
+    kind: str
+    answerable: bool
+    answered: bool
+    rank: int | None  # of the first quote holding gold evidence, within the first 10
+
+
 @dataclass
 class EvalReport:
-    n: int = 0
-    hit1: float = 0.0
-    hit5: float = 0.0
-    mrr10: float = 0.0
-    refused_answerable: int = 0
-    ood: int = 0
-    ood_refused: int = 0
-    misses: list[str] = field(default_factory=list)
+    outcomes: list[Outcome] = field(default_factory=list)
+
+    @property
+    def _found(self) -> list[Outcome]:
+        return [o for o in self.outcomes if o.answerable]
+
+    @property
+    def n(self) -> int:
+        return len(self._found)
+
+    def _share(self, value) -> float:
+        found = self._found
+        return sum(value(o) for o in found) / len(found) if found else 0.0
+
+    @property
+    def hit1(self) -> float:
+        return self._share(lambda o: o.rank == 1)
+
+    @property
+    def hit5(self) -> float:
+        return self._share(lambda o: o.rank is not None and o.rank <= 5)
+
+    @property
+    def mrr10(self) -> float:
+        return self._share(lambda o: 1 / o.rank if o.rank else 0.0)
+
+    @property
+    def refused_answerable(self) -> int:
+        return sum(not o.answered for o in self._found)
+
+    @property
+    def ood(self) -> int:
+        return sum(not o.answerable for o in self.outcomes)
+
+    @property
+    def ood_refused(self) -> int:
+        return sum(not o.answerable and not o.answered for o in self.outcomes)
+
+    @property
+    def misses(self) -> list[str]:
+        return [o.id for o in self._found if o.rank is None]
+
+    @property
+    def bluffs(self) -> list[str]:
+        return [o.id for o in self.outcomes if not o.answerable and o.answered]
+
+    @staticmethod
+    def combine(reports: list[EvalReport]) -> EvalReport:
+        return EvalReport([o for r in reports for o in r.outcomes])
+
+    def by_kind(self) -> dict[str, EvalReport]:
+        kinds: dict[str, EvalReport] = {}
+        for o in self.outcomes:
+            kinds.setdefault(o.kind, EvalReport()).outcomes.append(o)
+        return kinds
 
     def render(self) -> str:
         lines = [
@@ -44,47 +106,62 @@ class EvalReport:
             )
         return "\n".join(lines)
 
+    def row(self, name: str) -> str:
+        """One Markdown table row: name, Hit@1, Hit@5, MRR@10, refusals."""
+        found = (
+            f"{self.hit1:.3f} | {self.hit5:.3f} | {self.mrr10:.3f} | "
+            f"{self.refused_answerable}/{self.n}"
+            if self.n
+            else "– | – | – | –"
+        )
+        ood = f"{self.ood_refused}/{self.ood}" if self.ood else "–"
+        return f"| {name} | {found} | {ood} |"
+
     def to_json(self) -> dict:
-        return {k: v for k, v in self.__dict__.items() if k != "misses"}
+        return {
+            "n": self.n,
+            "hit1": round(self.hit1, 4),
+            "hit5": round(self.hit5, 4),
+            "mrr10": round(self.mrr10, 4),
+            "refused_answerable": self.refused_answerable,
+            "ood": self.ood,
+            "ood_refused": self.ood_refused,
+        }
+
+
+TABLE_HEAD = (
+    "| set | Hit@1 | Hit@5 | MRR@10 | answerable refused | unanswerable refused |\n"
+    "|---|---|---|---|---|---|"
+)
+
+
+def judge(engine: Engine, q: dict, answerable: bool) -> Outcome:
+    answer = engine.search(q["q"], k=10 if answerable else 5)
+    rank = None
+    if answerable:
+        golds = [normalise_quote(g) for g in q["gold"]]
+        for i, r in enumerate(answer.results[:10]):
+            if any(g in normalise_quote(r.quote) for g in golds):
+                rank = i + 1
+                break
+    kind = q.get("kind") or ("unanswerable" if not answerable else "")
+    return Outcome(q.get("id", q["q"]), kind, answerable, answer.answered, rank)
 
 
 def evaluate(engine: Engine, questions: list[dict], ood: list[dict] | None = None) -> EvalReport:
-    rep = EvalReport(n=len(questions))
-    h1 = h5 = rr = 0.0
-    for q in questions:
-        answer = engine.search(q["q"], k=10)
-        golds = [_norm(g) for g in q["gold"]]
-        rank = None
-        for i, r in enumerate(answer.results[:10]):
-            if any(g in _norm(r.quote) for g in golds):
-                rank = i + 1
-                break
-        if not answer.answered:
-            rep.refused_answerable += 1
-        if rank == 1:
-            h1 += 1
-        if rank and rank <= 5:
-            h5 += 1
-        if rank:
-            rr += 1 / rank
-        else:
-            rep.misses.append(q.get("id", q["q"]))
-    if questions:
-        rep.hit1, rep.hit5, rep.mrr10 = h1 / rep.n, h5 / rep.n, rr / rep.n
-    for q in ood or []:
-        rep.ood += 1
-        if not engine.search(q["q"], k=5).answered:
-            rep.ood_refused += 1
-    return rep
+    return EvalReport(
+        [judge(engine, q, True) for q in questions] + [judge(engine, q, False) for q in ood or []]
+    )
 
 
-ABLATIONS: list[tuple[str, dict, bool]] = [
-    ("BM25 only (French analysis)", {"lexical_weight": 1.0}, True),
-    ("vectors only (passage + sentence)", {"lexical_weight": 0.0}, True),
-    ("hybrid, passage vectors only", {"sentence_weight": 0.0}, True),
-    ("hybrid, no sentence proximity bonus", {"proximity_weight": 0.0}, True),
-    ("hybrid, no query analysis", {}, False),
-    ("full pipeline", {}, True),
+ABLATIONS: list[tuple[str, dict, bool, bool]] = [
+    ("BM25 only (French analysis)", {"lexical_weight": 1.0}, True, False),
+    ("vectors only (passage + sentence)", {"lexical_weight": 0.0}, True, False),
+    ("hybrid, passage vectors only", {"sentence_weight": 0.0}, True, False),
+    ("hybrid, no sentence proximity bonus", {"proximity_weight": 0.0}, True, False),
+    ("hybrid, no query analysis", {}, False, False),
+    ("hybrid with the hand rules (no relevance model)", {}, True, False),
+    ("full pipeline (relevance model)", {}, True, True),
 ]
 
 
@@ -94,13 +171,17 @@ def ablation(
     """What each step adds: the same engine with one piece switched off at a time."""
     import dataclasses
 
-    base, analyze = engine.params, engine.analyze_queries
+    base, analyze, relevance = engine.params, engine.analyze_queries, engine.relevance
     rows = []
     try:
-        for name, changes, analysis in ABLATIONS:
+        for name, changes, analysis, judged in ABLATIONS:
+            if judged and relevance is None:
+                continue
             engine.params = dataclasses.replace(base, **changes)
             engine.analyze_queries = analysis
+            engine.relevance = relevance if judged else None
+            engine.clear_query_cache()
             rows.append((name, evaluate(engine, questions, ood)))
     finally:
-        engine.params, engine.analyze_queries = base, analyze
+        engine.params, engine.analyze_queries, engine.relevance = base, analyze, relevance
     return rows

@@ -50,12 +50,17 @@ PARAMS = {
 }
 
 
-def params_for(name: str, model_id: str) -> FusionParams:
+def family_for(name: str, model_id: str) -> str:
+    """The model family whose weights (and fitted relevance model) apply."""
     if name == "e5" or "e5" in model_id.lower():
-        return PARAMS["e5"]
+        return "e5"
     if name == "minilm" or "minilm" in model_id.lower():
-        return PARAMS["minilm"]
-    return PARAMS["other"]
+        return "minilm"
+    return "other"
+
+
+def params_for(name: str, model_id: str) -> FusionParams:
+    return PARAMS[family_for(name, model_id)]
 
 
 @dataclass

@@ -19,6 +19,7 @@ import numpy as np
 import Stemmer
 from scipy import sparse
 
+from index.colloquial import expand_texting, split_elision
 from index.text import EN_STOP_WORDS, STOP_WORDS, detect_lang, fold, stem, terms, words
 
 logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs each build at DEBUG via root
@@ -110,6 +111,13 @@ class Vocabulary:
             if d > best_df:
                 best, best_df = cand, d
         return best
+
+    def known_form(self, word: str) -> str | None:
+        """The corpus' written form of a folded word, one typo fixed; None when unknown."""
+        if word in self.df or stem(word) in self.stems:
+            return self.surface.get(word, word)
+        key = self.correct(word)
+        return self.surface.get(key, key) if key else None
 
     def to_json(self) -> dict:
         return {"df": self.df, "surface": self.surface}
@@ -343,7 +351,7 @@ _ASKS_NAME = re.compile(r"^(?:qui|who|whom)\b|\b(?:par qui|a qui|avec qui)\b")
 
 
 def answer_type(query: str) -> str | None:
-    """"Combien …?" wants a number and "Quand …?" a date: a passage holding one, near the
+    """ "Combien …?" wants a number and "Quand …?" a date: a passage holding one, near the
     question's words, is more likely the answer (classic question-answering typing)."""
     folded = fold(query)
     if _ASKS_QUANTITY.search(folded):
@@ -416,7 +424,6 @@ def sentence_terms(sentence: str) -> list[str]:
     return terms(sentence) + [NAME + stem(fold(n)) for n in _NAME_RE.findall(sentence)]
 
 
-
 def translate_word(word: str, lexical: LexicalIndex) -> list[list[str]]:
     """French index terms for a folded English word: from the glossary, else the same word in
     the corpus (names, "CNIL"), else a cognate sharing its root ("algorithmic" → algorithm)."""
@@ -480,7 +487,10 @@ def analyze_query(
         word = m.group(0)
         key = fold(word)
         replacement = word
-        if key not in STOP_WORDS and "'" not in key and "’" not in word:
+        texting = expand_texting(key, vocab.df)
+        if texting is not None:
+            replacement = texting
+        elif key not in STOP_WORDS and "'" not in key and "’" not in word:
             if key in vocab.df:
                 form = vocab.surface.get(key, word)
                 # Restore accents only for words typed in plain lower-case ASCII.
@@ -490,6 +500,8 @@ def analyze_query(
                 fixed = vocab.correct(key)
                 if fixed:
                     replacement = vocab.surface.get(fixed, fixed)
+                else:
+                    replacement = split_elision(key, vocab.known_form) or word
         pieces.append(replacement)
         pos = m.end()
     pieces.append(query[pos:])

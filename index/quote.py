@@ -22,6 +22,8 @@ def select_quote(
     answer: str | None = None,
     max_chars: int = MAX_QUOTE_CHARS,
     known_terms: list[frozenset[str]] | None = None,
+    sentences: int = MAX_SENTENCES,
+    within: tuple[int, int] | None = None,
 ) -> tuple[int, int]:
     """Offsets (into ``text``) of the best 1–3 consecutive sentences, at most ``max_chars``.
 
@@ -29,7 +31,8 @@ def select_quote(
     given, by how close its meaning is to the question (relative to the passage's other
     sentences), and by holding the kind of answer asked for (a number for "combien"). The
     best-scoring window wins; ties go to the longer one, for context. A
-    window may open on its section's heading without losing a sentence.
+    window may open on its section's heading without losing a sentence. ``within``: only
+    sentences inside these offsets (the answering sentence of a chosen window).
     """
     spans = sentence_spans(text)
     if not spans:
@@ -37,6 +40,11 @@ def select_quote(
     # ``known_terms``: each sentence's terms (``sentence_terms``), when the caller has them.
     if known_terms is None or len(known_terms) != len(spans):
         known_terms = [frozenset(sentence_terms(text[s:e])) for s, e in spans]
+    if within is not None:
+        keep = [i for i, (s, e) in enumerate(spans) if s >= within[0] and e <= within[1]]
+        if keep:
+            spans = [spans[i] for i in keep]
+            known_terms = [known_terms[i] for i in keep]
     lexical = [sum(idf.get(t, 1.0) for t in ts & query_terms) for ts in known_terms]
     top = max(lexical) or 1.0
     scores = [v / top for v in lexical]
@@ -60,7 +68,7 @@ def select_quote(
     for i in range(len(spans)):
         total = 0.0
         # A section heading rides along with the sentences after it: it is context, not text.
-        size = MAX_SENTENCES + (1 if text.startswith("#", spans[i][0]) else 0)
+        size = sentences + (1 if text.startswith("#", spans[i][0]) else 0)
         for j in range(i, min(i + size, len(spans))):
             length = spans[j][1] - spans[i][0]
             if length > max_chars and j > i:

@@ -15,7 +15,7 @@ import threading
 import time
 import unicodedata
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -26,7 +26,7 @@ from threadpoolctl import threadpool_limits
 from index.config import IndexSettings
 from index.corpus import refreshed_at
 from index.embed import Embedder
-from index.fuse import Evidence, FusionParams, abstain, fuse, params_for
+from index.fuse import Evidence, FusionParams, Signals, abstain, family_for, fuse, params_for
 from index.lexical import (
     AnalyzedQuery,
     LexicalIndex,
@@ -36,6 +36,14 @@ from index.lexical import (
     sentence_terms,
 )
 from index.quote import quote_text, select_quote, text_fragment_url
+from index.relevance import (
+    FEATURES,
+    Candidate,
+    RelevanceModel,
+    features,
+    model_path,
+    question_stats,
+)
 from index.rerank import CrossEncoderReranker, Reranker, blend
 from index.sentences import SentenceIndex
 from index.store import IndexUnavailable, Manifest, current_version, open_version
@@ -52,6 +60,24 @@ PROXIMITY_CANDIDATES = 20  # read by the proximity bonus (15 gave the same dev, 
 # it is what the question is about (dev Hit@1 0.792 → 0.833; held-out MRR 0.700 → 0.703).
 ANSWER_SLOT = 2.0
 SAMPLE_FOR_STATS = 1024  # passages whose scores give the corpus mean / spread (z-scores)
+JUDGED_CANDIDATES = 30  # the fused order's best, read by the relevance model
+# Results shown besides the best: those the model finds at least this share as likely as the
+# best one (far below, a passage merely shares words with the question).
+SHOWN_SHARE = 0.1
+CONTEXT_CHARS = 900  # a passage up to this long is quoted whole (passages are ~600 characters)
+
+
+@dataclass
+class Pool:
+    """A question's candidates in fused order; ``rows`` their relevance features (the best
+    ``JUDGED_CANDIDATES``), ``probabilities`` and ``answered`` the fitted model's verdict."""
+
+    aq: AnalyzedQuery
+    ids: list[int]
+    fused: list[float]
+    rows: np.ndarray = field(default_factory=lambda: np.zeros((0, len(FEATURES))))
+    probabilities: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    answered: bool = False
 
 
 @dataclass(frozen=True)
@@ -93,6 +119,26 @@ class Snapshot:
         self.sample_sentences = self.sentences.sample(pick)
         self.sentence_terms = lru_cache(maxsize=50_000)(self._sentence_terms)
         self.passage_terms = lru_cache(maxsize=50_000)(self._passage_terms)
+        self.text_terms = lru_cache(maxsize=50_000)(self._text_terms)
+        self.heading_terms = lru_cache(maxsize=50_000)(self._heading_terms)
+        self.title_terms = lru_cache(maxsize=10_000)(self._title_terms)
+        self.article_terms = lru_cache(maxsize=2_000)(self._article_terms)
+        self.by_article: dict[str, list[int]] = {}
+        for i, p in enumerate(self.passages):
+            self.by_article.setdefault(p.article_id, []).append(i)
+
+    def _text_terms(self, pid: int) -> frozenset[str]:
+        return frozenset(terms(self.passages[pid].text))
+
+    def _heading_terms(self, pid: int) -> frozenset[str]:
+        return frozenset(terms(self.passages[pid].heading))
+
+    def _title_terms(self, article_id: str) -> frozenset[str]:
+        return frozenset(terms(self.articles[article_id].title))
+
+    def _article_terms(self, article_id: str) -> frozenset[str]:
+        """Every word of an article: « la start-up » in a passage is about its subject."""
+        return frozenset().union(*(self.text_terms(i) for i in self.by_article[article_id]))
 
     def _passage_terms(self, pid: int) -> frozenset[str]:
         p = self.passages[pid]
@@ -175,6 +221,9 @@ class Engine:
         self._lock = threading.Lock()
         self._qcache: OrderedDict[str, np.ndarray] = OrderedDict()
         self.params: FusionParams = params_for(embedder.spec.name, embedder.model_id)
+        self.family = family_for(embedder.spec.name, embedder.model_id)
+        # Fitted by `python -m index calibrate`; without one, the hand rule of fuse.abstain.
+        self.relevance: RelevanceModel | None = RelevanceModel.load(model_path(self.family))
         if settings.search_threads:  # serving: one search per thread beats threads per search
             faiss.omp_set_num_threads(settings.search_threads)
             # numpy's BLAS too: its idle threads spin, doubling a 100k search's CPU time.
@@ -285,16 +334,17 @@ class Engine:
                 self._qcache.popitem(last=False)
         return vec
 
-    def search(self, query: str, k: int = 5, timings: dict[str, float] | None = None) -> Answer:
-        """``timings``, if given, receives each stage's duration in seconds (benchmarks)."""
-        lap = _Laps(timings)
+    def candidates(self, query: str) -> Pool:
+        """A question's best candidates with their relevance features, before any decision:
+        what ``python -m index calibrate`` learns from."""
         snap = self._snap
-        version = snap.manifest.version
-        q = sanitize(query)
-        if not re.search(r"[^\W_]", q):
-            return Answer(
-                query=query, answered=False, results=[], reason="empty", index_version=version
-            )
+        pool, _, _ = self._pool(snap, sanitize(query), 10, _Laps(None), judge=True)
+        return pool
+
+    def _pool(
+        self, snap: Snapshot, q: str, k: int, lap: _Laps, *, judge: bool = False
+    ) -> tuple[Pool, Signals, np.ndarray]:
+        """Analyse → BM25 + vectors → fuse (+ proximity) → the relevance model's rows."""
         if self.analyze_queries:
             aq = analyze_query(q, snap.vocab, snap.acronyms, snap.lexical)
         else:
@@ -310,12 +360,13 @@ class Engine:
         lap("vector")
         bm_ids = np.argpartition(-bm, top_n - 1)[:top_n] if n > top_n else np.arange(n)
         cand = np.unique(np.concatenate([vec_ids.astype(np.int64), bm_ids.astype(np.int64)]))
-        cos = snap.vector.similarity(qvec, cand).astype(np.float32)
+        cos_passage = snap.vector.similarity(qvec, cand).astype(np.float32)
         best_sentence = snap.sentences.best(qvec, cand)
         w = self.params.sentence_weight
-        cos = np.where(best_sentence > -1, (1 - w) * cos + w * best_sentence, cos)
+        cos = np.where(best_sentence > -1, (1 - w) * cos_passage + w * best_sentence, cos_passage)
         sample_sentence = snap.sample_sentences.best(qvec)
-        sample_cos = snap.sample @ qvec
+        sample_passage = snap.sample @ qvec
+        sample_cos = sample_passage
         if len(sample_sentence) == len(sample_cos):
             sample_cos = (1 - w) * sample_cos + w * sample_sentence
         lap("rescore")
@@ -329,43 +380,132 @@ class Engine:
         )
         signals.sentence_z = _zscore(float(best_sentence.max()), sample_sentence)
         order = np.argsort(-fused)
-        if self.params.proximity_weight > 0:
+        sentence_cov: dict[int, float] = {}
+        judge = judge or self.relevance is not None
+        judged = JUDGED_CANDIDATES if judge else 0
+        for i in order[: max(judged, PROXIMITY_CANDIDATES if self.params.proximity_weight else 0)]:
             # Proximity: the question's words together in one sentence, for the best few.
+            sentence_cov[int(i)] = max(
+                (
+                    _coverage(aq.core_terms, sentence, snap.lexical, aq.answer)
+                    for sentence in snap.sentence_terms(int(cand[i]))
+                ),
+                default=0.0,
+            )
+        if self.params.proximity_weight > 0:
             prox = np.zeros(len(fused), dtype=np.float32)
             for i in order[:PROXIMITY_CANDIDATES]:
-                prox[i] = max(
-                    (
-                        _coverage(aq.core_terms, sentence, snap.lexical, aq.answer)
-                        for sentence in snap.sentence_terms(int(cand[i]))
-                    ),
-                    default=0.0,
-                )
+                prox[i] = sentence_cov[int(i)]
             fused = fused + self.params.proximity_weight * prox
             order = np.argsort(-fused)
+        lap("fuse")
+        pool = Pool(aq, [int(cand[i]) for i in order], [float(fused[i]) for i in order])
+        if judge:
+            top = order[:judged]
+            stats = question_stats(
+                aq.original,
+                aq.core_terms,
+                snap.lexical.idf,
+                snap.lexical.max_idf,
+                aq.answer,
+                aq.lang != "fr",
+            )
+            passage_cos = cos_passage
+            z_pass = (passage_cos - float(sample_passage.mean())) / (
+                float(sample_passage.std()) or 1e-6
+            )
+            z_mixed = (cos - float(sample_cos.mean())) / (float(sample_cos.std()) or 1e-6)
+            s_mu, s_sd = float(sample_sentence.mean()), float(sample_sentence.std()) or 1e-6
+            vec_rank = np.empty(len(cand), dtype=np.int64)
+            vec_rank[np.argsort(-passage_cos)] = np.arange(len(cand))
+            lex_rank = np.empty(len(cand), dtype=np.int64)
+            lex_rank[np.argsort(-bm[cand], kind="stable")] = np.arange(len(cand))
+            top_z = float(z_mixed.max())
+            bm_max = float(bm.max()) if n else 0.0
+            rows = []
+            for i in top:
+                pid = int(cand[i])
+                p = snap.passages[pid]
+                c = Candidate(
+                    passage_terms=snap.text_terms(pid),
+                    title_terms=snap.title_terms(p.article_id),
+                    heading_terms=snap.heading_terms(pid),
+                    article_terms=snap.article_terms(p.article_id),
+                    sentence_coverage=sentence_cov[int(i)],
+                    sentence_terms=snap.sentence_terms(pid),
+                    z_passage=float(z_pass[i]),
+                    z_sentence=(float(best_sentence[i]) - s_mu) / s_sd
+                    if best_sentence[i] > -1
+                    else 0.0,
+                    z_gap=top_z - float(z_mixed[i]),
+                    bm25=float(bm[pid]),
+                    vector_rank=int(vec_rank[i]),
+                    lexical_rank=int(lex_rank[i]),
+                    note=p.note,
+                )
+                rows.append(features(stats, c, bm_max))
+            pool.rows = np.array(rows, dtype=np.float64).reshape(len(rows), len(FEATURES))
+            if self.relevance is not None:
+                pool.probabilities, pool.answered = self.relevance.judge(pool.rows)
+            lap("judge")
+        return pool, signals, qvec
+
+    def _decide(
+        self, snap: Snapshot, pool: Pool, signals: Signals
+    ) -> list[tuple[int, float]] | None:
+        """The candidates worth quoting, best first, or None when nothing answers."""
+        aq = pool.aq
+        if self.relevance is not None:
+            probs = pool.probabilities
+            if not pool.answered:
+                return None
+            floor = float(probs.max()) * SHOWN_SHARE
+            judged = sorted(
+                ((pid, float(p)) for pid, p in zip(pool.ids, probs, strict=False)),
+                key=lambda item: -item[1],
+            )
+            return [(pid, p) for pid, p in judged if p >= floor]
         coverage = max(
-            _coverage(aq.core_terms, snap.passage_terms(int(cand[i])), snap.lexical)
-            for i in order[:3]
+            (
+                _coverage(aq.core_terms, snap.passage_terms(pid), snap.lexical)
+                for pid in pool.ids[:3]
+            ),
+            default=0.0,
         )
         evidence = Evidence(
             coverage=coverage,
             unknown=_unknown_share(aq.core_terms, snap.lexical),
             translated=aq.lang != "fr",
         )
-        lap("fuse")
         if abstain(signals, evidence, self.params):
+            return None
+        return list(zip(pool.ids, pool.fused, strict=True))
+
+    def search(self, query: str, k: int = 5, timings: dict[str, float] | None = None) -> Answer:
+        """``timings``, if given, receives each stage's duration in seconds (benchmarks)."""
+        lap = _Laps(timings)
+        snap = self._snap
+        version = snap.manifest.version
+        q = sanitize(query)
+        if not re.search(r"[^\W_]", q):
+            return Answer(
+                query=query, answered=False, results=[], reason="empty", index_version=version
+            )
+        pool, signals, qvec = self._pool(snap, q, k, lap)
+        aq = pool.aq
+        ranked = self._decide(snap, pool, signals)
+        if ranked is None:
             return Answer(
                 query=query, answered=False, results=[], reason="no_match", index_version=version
             )
-        ranked = [(int(cand[i]), float(fused[i])) for i in order]
         if self.reranker is not None:
             ranked = self._rerank(snap, aq.text, ranked, k)
             lap("rerank")
-        chosen = _diversify(ranked, snap, k, self.params)
+        floor = 0.0 if self.relevance is not None else self.params.relative_floor
+        chosen = _diversify(ranked, snap, k, self.params, floor)
         lap("diversify")
         qterms = set(aq.terms)
-        results = [
-            self._result(snap, pid, score, qterms, qvec, aq.answer) for pid, score in chosen
-        ]
+        results = [self._result(snap, pid, score, qterms, qvec, aq.answer) for pid, score in chosen]
         lap("quote")
         return Answer(query=query, answered=True, results=results, index_version=version)
 
@@ -386,6 +526,18 @@ class Engine:
             key=lambda item: -item[1],
         )
 
+    def passage_source(self, position: int) -> str:
+        """A passage's stored text (Markdown), by its position in the current version."""
+        return self._snap.passages[position].text
+
+    def corpus_hash(self) -> str:
+        return self._snap.manifest.corpus_hash
+
+    def clear_query_cache(self) -> None:
+        """Forget embedded questions (benchmarks measure cold searches; ablations)."""
+        with self._lock:
+            self._qcache.clear()
+
     def passage_text(self, passage_id: str) -> str:
         """What a reranker reads of a passage: its article's title, then its text as quoted."""
         snap = self._snap
@@ -403,25 +555,40 @@ class Engine:
         p = snap.passages[pid]
         art = snap.articles[p.article_id]
         semantic = snap.sentences.scores(qvec, pid)
+        known = snap.sentence_terms(pid)
         s, e = select_quote(
+            p.text, qterms, snap.lexical.idf, semantic=semantic, answer=answer, known_terms=known
+        )
+        # The words that answer: the best single sentence of that window, shown in bold.
+        hs, he = select_quote(
             p.text,
             qterms,
             snap.lexical.idf,
             semantic=semantic,
             answer=answer,
-            known_terms=snap.sentence_terms(pid),
+            known_terms=known,
+            sentences=1,
+            within=(s, e),
         )
+        # The whole passage when it is short enough to read on a phone: the answer in bold, its
+        # context around it (a quote cut to the answering sentence lost what it answered).
+        if len(p.text) <= CONTEXT_CHARS:
+            s, e = 0, len(p.text)
         quote = quote_text(p.text[s:e])
+        answer_text = quote_text(p.text[hs:he])
+        at = quote.find(answer_text) if answer_text else -1
+        highlight = (at, at + len(answer_text)) if at >= 0 and answer_text != quote else None
         return Result(
             quote=quote,
             title=art.title,
-            url=text_fragment_url(art.url, quote),
+            url=text_fragment_url(art.url, answer_text or quote),
             article_url=art.url,
             date=art.date,
             score=score,
             passage_id=p.id,
             article_id=art.id,
             source=art.source,
+            highlight=highlight,
         )
 
 
@@ -473,7 +640,7 @@ def _unknown_share(query_terms: list[str], lexical: LexicalIndex) -> float:
 
 
 def _diversify(
-    ranked: list[tuple[int, float]], snap: Snapshot, k: int, params: FusionParams
+    ranked: list[tuple[int, float]], snap: Snapshot, k: int, params: FusionParams, floor: float
 ) -> list[tuple[int, float]]:
     """Best first, minus near-duplicates (the same text twice, e.g. a republished passage), and
     minus results far below the best one: those are noise, not answers."""
@@ -483,7 +650,7 @@ def _diversify(
     chosen: list[tuple[int, float]] = []
     vecs = snap.vector.vectors
     for pid, score in ranked:
-        if len(chosen) >= k or score < best * params.relative_floor:
+        if len(chosen) >= k or score < best * floor:
             break
         if (
             chosen

@@ -61,10 +61,16 @@ class Result:
     passage_id: str
     article_id: str
     source: str = ""
+    highlight: tuple[int, int] | None = None  # the words that answer: offsets into ``quote``
+
+    @property
+    def answer_text(self) -> str:
+        return self.quote[self.highlight[0] : self.highlight[1]] if self.highlight else self.quote
 
     def to_json(self) -> dict:
         return {
             "quote": self.quote,
+            "answer": self.answer_text,
             "title": self.title,
             "url": self.url,
             "date": self.date.isoformat(),

@@ -1,0 +1,204 @@
+"""Fit the relevance model on labelled questions, and say how it does on questions it never saw.
+
+Each question's best candidates (``Engine.candidates``) become feature rows, labelled 1 when the
+passage quotes a gold evidence string. A standardised logistic regression (scikit-learn) is fitted
+on all rows; the answering threshold is the one that refuses the fewest answerable questions
+while answering the fewest unanswerable ones (a bluff costs ``BLUFF_COST`` refusals). The
+reported figures come from stratified, grouped k-fold cross-validation through the real
+``Engine.search`` (every fold's model refitted without its questions), beside the training fit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from index.evaluate import EvalReport, evaluate, load_jsonl, normalise_quote
+from index.quote import quote_text
+from index.relevance import DECISION_FEATURES, FEATURES, Linear, RelevanceModel, decision_row
+from index.search import Engine
+
+BLUFF_COST = 3.0  # an unanswerable question answered is worse than an answerable one refused
+REGULARISATION = 1.0  # scikit-learn's C: the data are ~100 questions, keep the model simple
+
+
+@dataclass
+class Labelled:
+    rows: np.ndarray  # (n_rows, n_features)
+    labels: np.ndarray  # 1: the passage quotes the question's gold evidence
+    groups: np.ndarray  # question index of each row
+    answerable: np.ndarray  # per question
+
+
+def collect(engine: Engine, questions: list[dict], ood: list[dict]) -> Labelled:
+    rows, labels, groups = [], [], []
+    for qi, q in enumerate(questions + ood):
+        pool = engine.candidates(q["q"])
+        golds = [normalise_quote(g) for g in q.get("gold", [])]
+        for pid, row in zip(pool.ids, pool.rows, strict=False):
+            text = normalise_quote(quote_text(engine.passage_source(pid)))
+            rows.append(row)
+            labels.append(int(any(g in text for g in golds)))
+            groups.append(qi)
+    answerable = np.array([True] * len(questions) + [False] * len(ood))
+    return Labelled(
+        np.array(rows, dtype=np.float64).reshape(-1, len(FEATURES)),
+        np.array(labels, dtype=np.int64),
+        np.array(groups, dtype=np.int64),
+        answerable,
+    )
+
+
+def _linear(x: np.ndarray, y: np.ndarray, balanced: bool) -> Linear:
+    from sklearn.linear_model import LogisticRegression
+
+    mean = x.mean(axis=0)
+    scale = x.std(axis=0)
+    scale[scale == 0] = 1.0
+    clf = LogisticRegression(
+        C=REGULARISATION, class_weight="balanced" if balanced else None, max_iter=5000
+    )
+    clf.fit((x - mean) / scale, y)
+    return Linear(mean, scale, clf.coef_[0].astype(np.float64), float(clf.intercept_[0]))
+
+
+def fit(data: Labelled, questions: np.ndarray, family: str, trained_on: str) -> RelevanceModel:
+    """A model from the rows of ``questions`` (indices into the labelled questions): the pair
+    ranking first, then the question-level decision over the ranking's scores."""
+    mask = np.isin(data.groups, questions)
+    rank = _linear(data.rows[mask], data.labels[mask], balanced=False)
+    scores = rank(data.rows)
+    decisions = np.array(
+        [decision_row(scores[data.groups == q], data.rows[data.groups == q]) for q in questions]
+    )
+    decide = _linear(decisions, data.answerable[questions].astype(np.int64), balanced=True)
+    threshold = choose_threshold(decide(decisions), data.answerable[questions])
+    return RelevanceModel(rank, decide, threshold, family, trained_on)
+
+
+def choose_threshold(best: np.ndarray, answerable: np.ndarray) -> float:
+    """The cut between answered and refused with the lowest cost, midway between the two
+    questions it separates (the middle of the widest such gap when several cost the same)."""
+    values = np.unique(np.concatenate([[best.min() - 1, best.max() + 1], best]))
+    cuts = (values[:-1] + values[1:]) / 2
+    costs = [
+        np.sum(answerable & (best < c)) + BLUFF_COST * np.sum(~answerable & (best >= c))
+        for c in cuts
+    ]
+    low = min(costs)
+    candidates = [i for i, c in enumerate(costs) if c == low]
+    widest = max(candidates, key=lambda i: values[i + 1] - values[i])
+    return float(cuts[widest])
+
+
+def data_hash(files: list[Path], engine: Engine) -> str:
+    h = hashlib.sha256()
+    for f in files:
+        h.update(f.name.encode())
+        h.update(f.read_bytes())
+    h.update(engine.info().model_id.encode())
+    h.update(engine.corpus_hash().encode())
+    return h.hexdigest()[:16]
+
+
+@dataclass
+class Calibration:
+    model: RelevanceModel
+    training: EvalReport  # the fitted model on its own training questions
+    folds: EvalReport  # each question judged by a model that never saw it
+    rules: EvalReport  # the same questions judged by the hand rules (no model)
+
+    @property
+    def generalises(self) -> bool:
+        """Whether the model, on questions it never saw, does at least as well as the rules."""
+        return merit(self.folds) >= merit(self.rules)
+
+
+def merit(r: EvalReport) -> float:
+    """One figure to compare judgements: ranking quality minus every wrong decision's share."""
+    wrong = r.refused_answerable + (r.ood - r.ood_refused)
+    return (r.hit1 + r.hit5 + r.mrr10) / 3 - wrong / max(1, len(r.outcomes))
+
+
+def calibrate(
+    engine: Engine,
+    question_files: list[Path],
+    ood_files: list[Path],
+    *,
+    folds: int = 5,
+    seed: int = 0,
+) -> Calibration:
+    from sklearn.model_selection import StratifiedGroupKFold
+
+    questions = [q for f in question_files for q in load_jsonl(f)]
+    ood = [q for f in ood_files for q in load_jsonl(f)]
+    data = collect(engine, questions, ood)
+    trained_on = data_hash(question_files + ood_files, engine)
+    everyone = np.arange(len(data.answerable))
+    model = fit(data, everyone, engine.family, trained_on)
+    saved = engine.relevance
+    try:
+        engine.relevance = None
+        rules = evaluate(engine, questions, ood)
+        engine.relevance = model
+        engine.clear_query_cache()
+        training = evaluate(engine, questions, ood)
+        splitter = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed)
+        held_q: list[dict] = []
+        held_o: list[dict] = []
+        reports = []
+        for train, test in splitter.split(everyone, data.answerable, everyone):
+            engine.relevance = fit(data, train, engine.family, trained_on)
+            tq = [questions[i] for i in test if i < len(questions)]
+            to = [ood[i - len(questions)] for i in test if i >= len(questions)]
+            reports.append(evaluate(engine, tq, to))
+            held_q += tq
+            held_o += to
+        folds_report = EvalReport.combine(reports)
+    finally:
+        engine.relevance = saved
+    model = RelevanceModel(
+        model.rank,
+        model.decide,
+        model.threshold,
+        model.family,
+        model.trained_on,
+        report={
+            "questions": len(questions),
+            "unanswerable": len(ood),
+            "files": [f.name for f in question_files + ood_files],
+            "training_fit": training.to_json(),
+            "cross_validation": {"folds": folds, **folds_report.to_json()},
+        },
+    )
+    return Calibration(model, training, folds_report, rules)
+
+
+def summary(cal: Calibration) -> str:
+    lines = ["| | Hit@1 | Hit@5 | MRR@10 | answerable refused | unanswerable refused |"]
+    lines.append("|---|---|---|---|---|---|")
+    for name, r in (
+        ("hand rules (no model)", cal.rules),
+        ("model, training fit", cal.training),
+        ("model, cross-validation folds", cal.folds),
+    ):
+        lines.append(
+            f"| {name} | {r.hit1:.3f} | {r.hit5:.3f} | {r.mrr10:.3f} | "
+            f"{r.refused_answerable}/{r.n} | {r.ood_refused}/{r.ood} |"
+        )
+    lines.append(f"threshold {cal.model.threshold:.3f}; trained on {cal.model.trained_on}")
+    for name, names, linear in (
+        ("ranking", FEATURES, cal.model.rank),
+        ("decision", DECISION_FEATURES, cal.model.decide),
+    ):
+        weights = sorted(zip(names, linear.coef, strict=True), key=lambda fw: -abs(fw[1]))
+        lines.append(f"{name} weights: " + ", ".join(f"{f} {w:+.2f}" for f, w in weights))
+    return "\n".join(lines)
+
+
+def dumps(cal: Calibration) -> str:
+    return json.dumps(cal.model.to_json(), indent=1, ensure_ascii=False)
