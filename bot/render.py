@@ -47,15 +47,18 @@ class Quote:
     url: str
     date: dt.date | None
     score: float = 0.0
+    answer: str = ""  # the words of ``quote`` that answer, shown in bold ("" when all do)
 
     @classmethod
     def from_result(cls, result: Any) -> Quote:
+        answer = str(result.answer_text)
         return cls(
             quote=str(result.quote),
             title=str(result.title),
             url=str(result.url),
             date=result.date,
             score=round(float(getattr(result, "score", 0.0)), 4),
+            answer="" if answer == result.quote else answer,
         )
 
     @classmethod
@@ -71,6 +74,7 @@ class Quote:
             url=str(data.get("url", "")),
             date=date,
             score=float(data.get("score", 0.0) or 0.0),
+            answer=str(data.get("answer", "") or ""),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -80,6 +84,7 @@ class Quote:
             "url": self.url,
             "date": self.date.isoformat() if self.date else None,
             "score": round(float(self.score), 4),
+            "answer": self.answer,
         }
 
 
@@ -116,6 +121,26 @@ def shorten(value: str, limit: int) -> str:
     return cut.rstrip(" \n,;:-–—") + ELLIPSIS
 
 
+def around_answer(body: str, answer: str, limit: int) -> str:
+    """``body`` cut to ``limit`` UTF-16 units keeping the words that answer, with what fits of
+    their context on both sides ("…" where cut)."""
+    at = body.find(answer) if answer else -1
+    if u16len(body) <= limit:
+        return body
+    if at < 0:
+        return shorten(body, limit)
+    if u16len(answer) >= limit - 2:
+        return shorten(answer, limit)
+    room = limit - u16len(answer) - 2  # an ellipsis on each side at most
+    before, after = body[:at], body[at + len(answer) :]
+    keep_after = shorten(after, max(room - min(u16len(before), room // 2), 0))
+    keep_before = before[len(before) - max(room - u16len(keep_after), 0) :] if before else ""
+    if keep_before != before:
+        space = keep_before.find(" ")
+        keep_before = ELLIPSIS + (keep_before[space + 1 :] if space >= 0 else keep_before)
+    return keep_before + answer + keep_after
+
+
 def link(url: str, label: str) -> str:
     return f'<a href="{esc(url)}">{esc(label)}</a>'
 
@@ -125,12 +150,25 @@ def _source_line(q: Quotable, lang: Lang) -> str:
     return f"— {link(q.url, title)}, {esc(format_date(q.date, lang))}"
 
 
+def _marked(q: Quotable, body: str) -> str:
+    """The quote escaped, the words that answer in bold (when the body still holds them)."""
+    answer = clean_text(getattr(q, "answer", "") or "")
+    at = body.find(answer) if answer else -1
+    if at < 0:
+        return esc(body)
+    end = at + len(answer)
+    return f"{esc(body[:at])}<b>{esc(body[at:end])}</b>{esc(body[end:])}"
+
+
 def _assemble(
     quotes: Sequence[Quotable], bodies: Sequence[str], head: str, foot: str, lang: Lang
 ) -> str:
+    """The first quote open, the others folded (Telegram's expandable quotes): the answer fits
+    a phone screen, the context is one tap away."""
     blocks = [head] if head else []
-    for q, body in zip(quotes, bodies, strict=True):
-        blocks.append(f"<blockquote>{esc(body)}</blockquote>\n{_source_line(q, lang)}")
+    for i, (q, body) in enumerate(zip(quotes, bodies, strict=True)):
+        tag = "blockquote" if i == 0 else "blockquote expandable"
+        blocks.append(f"<{tag}>{_marked(q, body)}</blockquote>\n{_source_line(q, lang)}")
     if foot:
         blocks.append(foot)
     return "\n\n".join(blocks)
@@ -157,7 +195,10 @@ def fit_quotes(
             high = mid - 1
     cap = low
     while True:
-        cut = [shorten(b, cap) for b in bodies]
+        cut = [
+            around_answer(b, clean_text(getattr(q, "answer", "") or ""), cap)
+            for q, b in zip(quotes, bodies, strict=True)
+        ]
         message = _assemble(quotes, cut, head, foot, lang)
         if visible_length(message) <= limit or cap == 0:
             return message

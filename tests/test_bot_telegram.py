@@ -65,7 +65,9 @@ def buttons(call: Any) -> list[dict]:
 
 
 def quotes_of(html: str) -> list[str]:
-    return re.findall(r"<blockquote>(.*?)</blockquote>", html, flags=re.S)
+    """The quotes' text (the first open, the others expandable; bold marks the answer)."""
+    found = re.findall(r"<blockquote(?: expandable)?>(.*?)</blockquote>", html, flags=re.S)
+    return [re.sub(r"</?b>", "", q) for q in found]
 
 
 async def test_commands_menu_registered_in_french_and_english(harness: Harness) -> None:

@@ -15,8 +15,10 @@ from telegram import Update
 from bot.keyboards import answer_keyboard, parse_more, parse_vote
 from bot.ratelimit import RateLimiter
 from bot.render import (
+    ELLIPSIS,
     MAX_MESSAGE,
     Quote,
+    fit_quotes,
     html_to_plain,
     render_answer,
     render_nothing,
@@ -37,10 +39,26 @@ def quote(text: str = "La VSA est une surveillance de masse.", **kw: object) -> 
     return Quote(quote=text, **values)
 
 
+def test_the_words_that_answer_are_bold_and_survive_shortening() -> None:
+    context = "Contexte qui précède la réponse, assez long pour être coupé. " * 20
+    answer = "La ville a payé 12 000 euros pour ces caméras."
+    q = quote(context + answer + " Et la suite du texte, coupée elle aussi. " * 20, answer=answer)
+    html = render_answer([q], "fr")
+    assert f"<b>{answer}</b>" in html
+    check_text(html, "HTML")
+    tight = fit_quotes([q], "", "", "fr", limit=200)
+    assert f"<b>{answer}</b>" in tight and visible_length(tight) <= 200
+    assert tight.count(ELLIPSIS) == 2  # context cut on both sides, never the answer
+    stored = Quote.from_json(q.to_json())
+    assert stored.answer == answer  # a shared answer keeps its bold words
+
+
 def test_render_answer_has_blockquotes_links_dates_and_share_link() -> None:
     html = render_answer([quote(), quote("Deux."), quote("Trois."), quote("Quatre.")], "fr",
                          share_url="https://t.me/Bot?start=abcdefghijk")  # fmt: skip
-    assert html.count("<blockquote>") == 3  # a page is three quotes
+    # A page is three quotes: the first open, the others folded (context one tap away).
+    assert html.count("<blockquote>") == 1 and html.count("<blockquote expandable>") == 2
+    assert html.index("<blockquote>") < html.index("<blockquote expandable>")
     assert f'<a href="{URL}">Article</a>, 12 mars 2024' in html
     assert html.rstrip().endswith("https://t.me/Bot?start=abcdefghijk")
     plain = check_text(html, "HTML")  # Telegram would accept it

@@ -161,7 +161,8 @@ def test_ask_json_cli_reads_stdin_lines(index_settings, engine):
     assert [line["query"] for line in lines] == questions
     assert lines[0]["answered"] and len(lines[0]["results"]) <= 3
     result = lines[0]["results"][0]
-    assert set(result) == {"quote", "title", "url", "date", "score"}
+    assert set(result) == {"quote", "answer", "title", "url", "date", "score"}
+    assert result["answer"] in result["quote"]
     assert len(result["date"]) == 10 and result["url"].startswith("https://")
     assert lines[1]["answered"] is False and lines[4]["answered"] is False
 

@@ -39,7 +39,9 @@ def test_words_the_corpus_writes_both_ways_keep_the_typed_form():
 def test_english_words_become_french_terms(engine):
     snap = engine._snap
     aq = analyze_query(
-        "Which laws allow algorithmic surveillance in Orléans?", snap.vocab, snap.acronyms,
+        "Which laws allow algorithmic surveillance in Orléans?",
+        snap.vocab,
+        snap.acronyms,
         snap.lexical,
     )
     assert aq.lang == "en"
@@ -77,3 +79,18 @@ def test_folding_matches_whole_text_normalisation():
     for text in texts:
         assert fold(text) == fold_text(text)
     assert fold("Élève d’ÉTÉ") == "eleve d'ete"
+
+
+def test_texting_abbreviations_are_expanded():
+    assert analyzed("cb de cameras ds le senat") == "combien de caméras dans le sénat"
+    assert analyzed("pk la camera coute cher") == "pourquoi la caméra coûte cher"
+
+
+def test_a_texting_form_the_corpus_uses_is_kept():
+    vocab = Vocabulary.build([*CORPUS, "Le rapport du groupe ds a été publié."])
+    assert analyze_query("le rapport ds", vocab, {}).text == "le rapport ds"
+
+
+def test_glued_elisions_are_split():
+    # "lalerte" (l'alerte typed without its apostrophe), its tail one typo away too.
+    assert analyzed("lalerte du senat") == "l'alerte du sénat"
