@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import random
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,7 +23,9 @@ from index.evaluate import EvalReport, evaluate, load_jsonl, normalise_quote
 from index.quote import quote_text
 from index.relevance import DECISION_FEATURES, FEATURES, Linear, RelevanceModel, decision_row
 from index.search import Engine
+from index.text import detect_lang, terms
 
+SYNTHETIC_PER_QUESTION = 2  # made-up off-topic questions per answerable one (training only)
 BLUFF_COST = 3.0  # an unanswerable question answered is worse than an answerable one refused
 REGULARISATION = 1.0  # scikit-learn's C: the data are ~100 questions, keep the model simple
 
@@ -32,6 +36,7 @@ class Labelled:
     labels: np.ndarray  # 1: the passage quotes the question's gold evidence
     groups: np.ndarray  # question index of each row
     answerable: np.ndarray  # per question
+    real: int = 0  # questions before this index are real, the others made up
 
 
 def collect(engine: Engine, questions: list[dict], ood: list[dict]) -> Labelled:
@@ -76,7 +81,10 @@ def fit(data: Labelled, questions: np.ndarray, family: str, trained_on: str) -> 
         [decision_row(scores[data.groups == q], data.rows[data.groups == q]) for q in questions]
     )
     decide = _linear(decisions, data.answerable[questions].astype(np.int64), balanced=True)
-    threshold = choose_threshold(decide(decisions), data.answerable[questions])
+    # The threshold is set on real questions only: made-up ones teach the weights what an
+    # off-topic question looks like, but their number is arbitrary.
+    real = questions < data.real
+    threshold = choose_threshold(decide(decisions)[real], data.answerable[questions][real])
     return RelevanceModel(rank, decide, threshold, family, trained_on)
 
 
@@ -124,6 +132,41 @@ def merit(r: EvalReport) -> float:
     return (r.hit1 + r.hit5 + r.mrr10) / 3 - wrong / max(1, len(r.outcomes))
 
 
+_WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?")
+
+
+def synthetic_off_topic(
+    questions: list[dict], idf: dict[str, float], per_question: int, seed: int
+) -> list[tuple[int, dict]]:
+    """Unanswerable questions made from answerable ones: the rarer half of their content words
+    replaced by everyday French words (wordfreq's frequent words, outside the most common
+    500). What stays — "combien coûte", "qui a gagné", a year, a city — is what everyday
+    off-topic questions share with the corpus, and it must not carry them. Each comes with
+    the index of the question it was made from (they share a cross-validation fold)."""
+    from wordfreq import top_n_list
+
+    pool = [w for w in top_n_list("fr", 20_000)[500:] if w.isalpha() and len(w) >= 4]
+    rng = random.Random(seed)
+    made: list[tuple[int, dict]] = []
+    for i, q in enumerate(questions):
+        if detect_lang(q["q"]) != "fr":
+            continue
+        content = [m for m in _WORD.finditer(q["q"]) if terms(m.group(0)) and len(m.group(0)) > 2]
+        if len(content) < 2:
+            continue
+        rarest = sorted(content, key=lambda m: -idf.get(terms(m.group(0))[0], 0.0))
+        for n in range(per_question):
+            swap = {m.start(): m for m in rarest[: (len(content) + 1) // 2]}
+            text, pos = [], 0
+            for start in sorted(swap):
+                m = swap[start]
+                text += [q["q"][pos:start], rng.choice(pool)]
+                pos = m.end()
+            text.append(q["q"][pos:])
+            made.append((i, {"id": f"{q.get('id', i)}-off{n}", "q": "".join(text)}))
+    return made
+
+
 def calibrate(
     engine: Engine,
     question_files: list[Path],
@@ -131,13 +174,18 @@ def calibrate(
     *,
     folds: int = 5,
     seed: int = 0,
+    synthetic_per_question: int = SYNTHETIC_PER_QUESTION,
 ) -> Calibration:
     from sklearn.model_selection import StratifiedGroupKFold
 
     questions = [q for f in question_files for q in load_jsonl(f)]
     ood = [q for f in ood_files for q in load_jsonl(f)]
-    data = collect(engine, questions, ood)
+    made = synthetic_off_topic(questions, engine.idf(), synthetic_per_question, seed)
+    data = collect(engine, questions, ood + [q for _, q in made])
+    data.real = len(questions) + len(ood)
     trained_on = data_hash(question_files + ood_files, engine)
+    real = len(questions) + len(ood)
+    source = np.array([i for i, _ in made], dtype=np.int64)
     everyone = np.arange(len(data.answerable))
     model = fit(data, everyone, engine.family, trained_on)
     saved = engine.relevance
@@ -151,8 +199,10 @@ def calibrate(
         held_q: list[dict] = []
         held_o: list[dict] = []
         reports = []
-        for train, test in splitter.split(everyone, data.answerable, everyone):
-            engine.relevance = fit(data, train, engine.family, trained_on)
+        reals = np.arange(real)
+        for train, test in splitter.split(reals, data.answerable[:real], reals):
+            with_made = np.concatenate([train, real + np.nonzero(np.isin(source, train))[0]])
+            engine.relevance = fit(data, with_made, engine.family, trained_on)
             tq = [questions[i] for i in test if i < len(questions)]
             to = [ood[i - len(questions)] for i in test if i >= len(questions)]
             reports.append(evaluate(engine, tq, to))
@@ -170,6 +220,7 @@ def calibrate(
         report={
             "questions": len(questions),
             "unanswerable": len(ood),
+            "synthetic_unanswerable": len(made),
             "files": [f.name for f in question_files + ood_files],
             "training_fit": training.to_json(),
             "cross_validation": {"folds": folds, **folds_report.to_json()},

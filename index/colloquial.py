@@ -66,9 +66,8 @@ def expand_texting(word: str, known: set[str] | dict[str, int]) -> str | None:
 
 
 def split_elision(word: str, known: Callable[[str], str | None]) -> str | None:
-    """ "lintelligence" → "l'intelligence", "labonement" → "l'abonnement": a glued elision,
-    when the word is unknown and its tail is known (``known`` gives the tail's corpus form, a
-    one-typo correction included, or None)."""
+    """ "lintelligence" → "l'intelligence": a glued elision, when the word is unknown and its
+    tail is known (``known`` gives the tail's corpus form, or None)."""
     if len(word) < 5:
         return None
     for head in _ELIDED:

@@ -39,6 +39,7 @@ class Vocabulary:
     df: dict[str, int] = field(default_factory=dict)
     surface: dict[str, str] = field(default_factory=dict)
     _stems: frozenset[str] | None = field(default=None, init=False, repr=False, compare=False)
+    _sorted: list[str] | None = field(default=None, init=False, repr=False, compare=False)
 
     @classmethod
     def build(cls, texts: list[str]) -> Vocabulary:
@@ -112,12 +113,31 @@ class Vocabulary:
                 best, best_df = cand, d
         return best
 
+    def completion(self, word: str) -> str | None:
+        """The corpus word a clipped form stands for ("algos" → "algorithmes", "micros" →
+        "microphones", "manif" → "manifestation"): the most frequent corpus word it begins,
+        for an unknown word of 4–6 letters (its plural "s" dropped; clippings are short) that
+        no typo explains."""
+        clipped = word[:-1] if word.endswith("s") else word
+        if not 4 <= len(clipped) <= 6 or not clipped.isalpha():
+            return None
+        if self._sorted is None:
+            self._sorted = sorted(self.df)
+        i = bisect_left(self._sorted, clipped)
+        best, best_df = None, 0
+        while i < len(self._sorted) and self._sorted[i].startswith(clipped):
+            cand = self._sorted[i]
+            if len(cand) >= len(clipped) + 3 and self.df[cand] > best_df:
+                best, best_df = cand, self.df[cand]
+            i += 1
+        return self.surface.get(best, best) if best else None
+
     def known_form(self, word: str) -> str | None:
-        """The corpus' written form of a folded word, one typo fixed; None when unknown."""
+        """The corpus' written form of a folded word (or of another form of it); None when
+        unknown."""
         if word in self.df or stem(word) in self.stems:
             return self.surface.get(word, word)
-        key = self.correct(word)
-        return self.surface.get(key, key) if key else None
+        return None
 
     def to_json(self) -> dict:
         return {"df": self.df, "surface": self.surface}
@@ -501,7 +521,9 @@ def analyze_query(
                 if fixed:
                     replacement = vocab.surface.get(fixed, fixed)
                 else:
-                    replacement = split_elision(key, vocab.known_form) or word
+                    replacement = (
+                        vocab.completion(key) or split_elision(key, vocab.known_form) or word
+                    )
         pieces.append(replacement)
         pos = m.end()
     pieces.append(query[pos:])

@@ -234,9 +234,11 @@ DECISION_FEATURES: tuple[str, ...] = (
     *DECISION_FROM_BEST,
     "max_z_sentence",
     "max_cov_sentence",
+    "max_cov_context",
+    "max_z_passage",
 )
 _BEST_COLUMNS = [FEATURES.index(f) for f in DECISION_FROM_BEST]
-_Z_SENTENCE, _COV_SENTENCE = FEATURES.index("z_sentence"), FEATURES.index("cov_sentence")
+_MAXED = [FEATURES.index(f) for f in ("z_sentence", "cov_sentence", "cov_context", "z_passage")]
 
 
 def decision_row(scores: np.ndarray, rows: np.ndarray) -> np.ndarray:
@@ -248,7 +250,7 @@ def decision_row(scores: np.ndarray, rows: np.ndarray) -> np.ndarray:
         [
             [scores[best]],
             rows[best, _BEST_COLUMNS],
-            [rows[:, _Z_SENTENCE].max(), rows[:, _COV_SENTENCE].max()],
+            rows[:, _MAXED].max(axis=0),
         ]
     )
 

@@ -530,6 +530,10 @@ class Engine:
         """A passage's stored text (Markdown), by its position in the current version."""
         return self._snap.passages[position].text
 
+    def idf(self) -> dict[str, float]:
+        """Each index term's inverse document frequency in the current version."""
+        return self._snap.lexical.idf
+
     def corpus_hash(self) -> str:
         return self._snap.manifest.corpus_hash
 

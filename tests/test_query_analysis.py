@@ -94,3 +94,12 @@ def test_a_texting_form_the_corpus_uses_is_kept():
 def test_glued_elisions_are_split():
     # "lalerte" (l'alerte typed without its apostrophe), its tail one typo away too.
     assert analyzed("lalerte du senat") == "l'alerte du sénat"
+
+
+def test_clipped_words_are_completed_from_the_corpus():
+    vocab = Vocabulary.build([*CORPUS, "Les manifestations contre les algorithmes de la police."])
+    assert analyze_query("les algos et les manifs", vocab, {}).text == (
+        "les algorithmes et les manifestations"
+    )
+    # Long unknown words are not clippings: left as typed.
+    assert analyze_query("les algorithmiquement", vocab, {}).text == "les algorithmiquement"
