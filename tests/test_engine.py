@@ -245,3 +245,28 @@ def test_sloppy_typing_finds_the_same_passages(engine):
     assert answered >= 20
     assert same == 3 * answered  # no accents, lower case, other apostrophes: no difference
     assert typo_same >= 0.75 * answered  # one swapped pair (measured: 21/26 with MiniLM)
+
+
+def test_everyday_off_topic_questions_are_refused(engine):
+    """Sport, weather, prices, celebrities... sharing a word with the corpus: no quote."""
+    from index.evaluate import evaluate, load_jsonl
+
+    report = evaluate(engine, [], load_jsonl(REPO / "tests/eval/offtopic_ood.jsonl"))
+    # MiniLM with PyTorch (README): 29/38 refused (e5: 31/38).
+    assert report.ood == 38
+    assert report.ood_refused >= 28, report.bluffs
+
+
+@pytest.mark.skipif(not SHARED_EVAL.is_dir(), reason="../shared/eval is not present")
+def test_dev_more_quality_does_not_regress(engine):
+    from index.evaluate import evaluate, load_jsonl
+
+    report = evaluate(engine, load_jsonl(SHARED_EVAL / "dev_more.jsonl"),
+                      load_jsonl(SHARED_EVAL / "dev_more_ood.jsonl"))  # fmt: skip
+    # MiniLM with PyTorch (README): 0.633 / 0.900 / 0.733, 5/60 refused, 7/12 refused.
+    assert report.hit5 >= 0.86
+    assert report.mrr10 >= 0.69
+    assert report.refused_answerable <= 6
+    assert report.ood_refused >= 6
+    english = report.by_kind()["english"]
+    assert english.hit5 >= 0.7 and english.refused_answerable <= 1
