@@ -142,7 +142,7 @@ class Snapshot:
 
     def _passage_terms(self, pid: int) -> frozenset[str]:
         p = self.passages[pid]
-        return frozenset(terms(p.text + " " + self.articles[p.article_id].title))
+        return frozenset(terms(f"{p.text} {p.heading} {self.articles[p.article_id].title}"))
 
     def _sentence_terms(self, pid: int) -> list[frozenset[str]]:
         """Each sentence's index terms (cached: the same passages come back query after query)."""
