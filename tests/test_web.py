@@ -193,6 +193,7 @@ async def test_landing_page_lists_examples_and_articles(
     http: aiohttp.ClientSession, base: str, engine: Any
 ) -> None:
     status, html, _ = await get(http, f"{base}/")
+    assert status == 200
     page = parse(html)
     links = {a["href"] for a in page.all("a")}
     assert all(a.url in links for a in engine.articles())
@@ -276,3 +277,51 @@ async def test_search_rate_limit_per_client(engine: Any, tmp_path) -> None:
         assert svc.store.counters()["rate_limited"] == 1
     finally:
         svc.store.close()
+
+
+async def test_bot_serves_the_pages_and_its_share_links_point_there(
+    engine: Any, tmp_path
+) -> None:
+    """PUBLIC_URL set: the bot's answer links to its web page, served by the bot's own loop;
+    inline cards link there too; the t.me deep link stays on the page and on the cards."""
+    from bot_fixtures import Harness, start_bot, stop_bot
+    from fakebotapi import BOT_USERNAME, FakeBotApi
+    from web_fixtures import free_socket
+
+    sock = free_socket()
+    port = sock.getsockname()[1]
+    sock.close()
+    public = f"http://127.0.0.1:{port}"
+    api = FakeBotApi()
+    await api.start()
+    app = await start_bot(
+        api, engine, tmp_path / "bot.sqlite3", public_url=public + "/", web_port=port,
+        web_listen="127.0.0.1", health_port=0,
+    )  # fmt: skip
+    try:
+        harness = Harness(api=api, app=app, settings=app.bot_data["services"].settings)
+        user = api.new_user()
+        call = await harness.ask(user, QUESTION)
+        match = re.search(rf"{re.escape(public)}/a/([A-Za-z0-9_-]{{11}})", call["text"])
+        assert match, call["text"]
+        aid = match.group(1)
+        async with aiohttp.ClientSession() as http:
+            status, html, _ = await get(http, match.group(0))
+        assert status == 200
+        page = parse(html)
+        assert page.meta()["og:url"] == match.group(0)
+        assert f"https://t.me/{BOT_USERNAME}?start={aid}" in {a["href"] for a in page.all("a")}
+        since = api.mark()
+        query_id = api.inline(user, f"share:{aid}")
+        shared = await api.wait_for(
+            "answerInlineQuery", lambda c: c["inline_query_id"] == query_id, since=since
+        )
+        rows = shared["results"][0]["reply_markup"]["inline_keyboard"]
+        assert rows[0][0]["url"] == f"https://t.me/{BOT_USERNAME}?start={aid}"
+        assert rows[1][0]["url"] == match.group(0)
+    finally:
+        await stop_bot(app)
+        await api.stop()
+    async with aiohttp.ClientSession() as http:
+        with pytest.raises(aiohttp.ClientConnectionError):
+            await get(http, f"{public}/")
