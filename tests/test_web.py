@@ -279,9 +279,7 @@ async def test_search_rate_limit_per_client(engine: Any, tmp_path) -> None:
         svc.store.close()
 
 
-async def test_bot_serves_the_pages_and_its_share_links_point_there(
-    engine: Any, tmp_path
-) -> None:
+async def test_bot_serves_the_pages_and_its_share_links_point_there(engine: Any, tmp_path) -> None:
     """PUBLIC_URL set: the bot's answer links to its web page, served by the bot's own loop;
     inline cards link there too; the t.me deep link stays on the page and on the cards."""
     from bot_fixtures import Harness, start_bot, stop_bot

@@ -158,7 +158,7 @@ def answer_page(
         )
     main = (
         f"<h1>{esc(wt(ctx.lang, 'answer_title'))}</h1>\n"
-        f"<p>{esc(wt(ctx.lang, 'quoted_from'))} {esc(wt(ctx.lang, 'campaign'))}.</p>\n"
+        f"<p>{esc(wt(ctx.lang, 'answer_intro'))}</p>\n"
         f"{_quotes(quotes, ctx.lang)}\n{actions}\n{search_form(ctx)}"
     )
     return layout(

@@ -10,7 +10,6 @@ from bot.texts import Lang
 WEB_TEXTS: dict[Lang, dict[str, str]] = {
     "fr": {
         "site_name": "Technopolice · les articles répondent",
-        "campaign": "campagne Technopolice de La Quadrature du Net",
         "locale": "fr_FR",
         "intro": (
             "Posez une question sur la campagne Technopolice de La Quadrature du Net "
@@ -40,11 +39,13 @@ WEB_TEXTS: dict[Lang, dict[str, str]] = {
             "conservée ni journalisée ; une réponse partagée garde seulement ses citations."
         ),
         "switch": "English",
-        "quoted_from": "Extrait de",
+        "answer_intro": (
+            "Des passages cités mot pour mot des articles de la campagne Technopolice de "
+            "La Quadrature du Net ; chaque titre mène au passage cité."
+        ),
     },
     "en": {
         "site_name": "Technopolice · the articles answer",
-        "campaign": "La Quadrature du Net's Technopolice campaign",
         "locale": "en_US",
         "intro": (
             "Ask a question about La Quadrature du Net's Technopolice campaign (algorithmic "
@@ -74,7 +75,10 @@ WEB_TEXTS: dict[Lang, dict[str, str]] = {
             "nor logged; a shared answer keeps its quotes only."
         ),
         "switch": "Français",
-        "quoted_from": "Quoted from",
+        "answer_intro": (
+            "Passages quoted word for word from the articles of La Quadrature du Net's "
+            "Technopolice campaign; each title leads to the quoted passage."
+        ),
     },
 }
 
