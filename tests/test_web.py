@@ -12,6 +12,7 @@ import logging
 import re
 import sqlite3
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -323,3 +324,53 @@ async def test_bot_serves_the_pages_and_its_share_links_point_there(engine: Any,
     async with aiohttp.ClientSession() as http:
         with pytest.raises(aiohttp.ClientConnectionError):
             await get(http, f"{public}/")
+
+
+async def test_python_m_bot_web_serves_alone_and_stops_on_sigterm(
+    engine: Any, index_settings: Any, tmp_path
+) -> None:
+    """``python -m bot web``: no Telegram token, the same engine's index, a clean stop."""
+    import asyncio
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from web_fixtures import free_socket
+
+    sock = free_socket()
+    port = sock.getsockname()[1]
+    sock.close()
+    env = {
+        **{k: v for k, v in os.environ.items() if k != "TELEGRAM_BOT_TOKEN"},
+        "CONTENT_DIR": str(index_settings.content_dir),
+        "INDEX_DIR": str(index_settings.index_dir),
+        "CACHE_DIR": str(index_settings.cache_dir),
+        "EMBEDDING_MODEL": "minilm",
+        "EMBEDDING_BACKEND": "torch",
+        "STORE_PATH": str(tmp_path / "bot.sqlite3"),
+        "PUBLIC_URL": "https://answers.example.org/",
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot", "web", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=Path(__file__).resolve().parents[1], env=env, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        async with aiohttp.ClientSession() as http:
+            for _ in range(240):
+                try:
+                    status, html, _ = await get(http, f"http://127.0.0.1:{port}/?q={QUESTION}")
+                    break
+                except aiohttp.ClientConnectionError:
+                    assert proc.poll() is None, proc.communicate()[1]
+                    await asyncio.sleep(0.5)
+            else:
+                pytest.fail("python -m bot web did not start")
+        assert status == 200
+        assert "https://answers.example.org/a/" in html  # PUBLIC_URL, not the Host header
+        proc.send_signal(signal.SIGTERM)
+        assert await asyncio.to_thread(proc.wait, 30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
