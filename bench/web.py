@@ -42,11 +42,6 @@ ANSWERABLE = QUESTIONS[:48]
 SHARE_RE = re.compile(r'href="/a/([A-Za-z0-9_-]{11})"')
 
 
-def cpu_s(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -88,10 +83,10 @@ async def load(
                 latencies.append(time.perf_counter() - t)
                 j += 1
 
-        t0, server_cpu, our_cpu = time.perf_counter(), cpu_s(pid), cpu_s(os.getpid())
+        t0, server_cpu, our_cpu = time.perf_counter(), c.cpu_s(pid), c.cpu_s(os.getpid())
         await asyncio.gather(*(client(i) for i in range(clients)))
         wall = time.perf_counter() - t0
-        server_cpu, our_cpu = cpu_s(pid) - server_cpu, cpu_s(os.getpid()) - our_cpu
+        server_cpu, our_cpu = c.cpu_s(pid) - server_cpu, c.cpu_s(os.getpid()) - our_cpu
     n = max(1, len(latencies))
     return {
         "requests": len(latencies),
@@ -134,11 +129,7 @@ async def run(args: object, env: dict[str, str], root: Path) -> dict:
             "search": await load(base, searches, args.clients, args.seconds, {}, proc.pid),
         }
     finally:
-        proc.terminate()
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        c.stop(proc)
     return results
 
 
@@ -155,11 +146,7 @@ def main(argv: list[str] | None = None) -> int:
         Engine.open(settings, Embedder(settings))  # build the index before the server starts
         env = {
             **os.environ,
-            "CONTENT_DIR": str(settings.content_dir),
-            "INDEX_DIR": str(settings.index_dir),
-            "CACHE_DIR": str(settings.cache_dir),
-            "EMBEDDING_MODEL": args.model,
-            "EMBEDDING_BACKEND": args.backend,
+            **c.engine_env(settings, args),
             "STORE_PATH": str(root / "bot.sqlite3"),
             "RATE_LIMIT_BURST": "1000000",
             "RATE_LIMIT_PER_MINUTE": "100000000",

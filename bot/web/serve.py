@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 from aiohttp import web
 
+from bot.health import start_runner
 from bot.ratelimit import RateLimiter
 from bot.services import EngineLike, Services
 from bot.settings import BotSettings
@@ -40,18 +41,8 @@ def make_runner(site: WebSite) -> web.AppRunner:
 
 
 async def start_web_server(site: WebSite, host: str, port: int) -> web.AppRunner | None:
-    """Start serving on the running loop; a port that cannot be bound is logged, not fatal
-    (the bot still answers in Telegram)."""
-    runner = make_runner(site)
-    await runner.setup()
-    try:
-        await web.TCPSite(runner, host, port).start()
-    except OSError as exc:
-        log.error("web pages not served on %s:%d: %s", host, port, exc.strerror or exc)
-        await runner.cleanup()
-        return None
-    log.info("web pages on %s:%d, public at %s", host, port, site.base_url)
-    return runner
+    """Start serving on the running loop (None, logged, if the port cannot be bound)."""
+    return await start_runner(make_runner(site), host, port, f"web pages ({site.base_url})")
 
 
 async def stop_web_server(runner: web.AppRunner | None) -> None:
