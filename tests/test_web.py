@@ -150,6 +150,7 @@ async def test_search_saves_quotes_only_and_shares_them(
         html = await response.text()
     page = parse(html)
     assert page.all("input")[0]["value"] == question  # the form keeps the question
+    assert page.meta()["robots"] == "noindex"  # the page to index is /a/<id>
     share = AID_RE.findall(html)
     assert share and len(set(share)) == 1, "one answer, one share id"
     assert sum(a["href"].startswith(f"/a/{share[0]}#p") for a in page.all("a")) >= 3
@@ -214,6 +215,7 @@ async def test_security_headers_and_no_other_host_on_every_response(
     paths = [
         "/", "/?lang=en", f"/?q={QUESTION}", "/?q=%3Cscript%3E", f"/a/{aid}", f"/a/{aid}.json",
         "/a/AAAAAAAAAAA", "/nope", "/static/style.css", "/static/icon.svg", "/favicon.ico",
+        "/robots.txt", "/static/robots.txt",
         "/?q=" + "x" * 600,
     ]  # fmt: skip
     allowed = {urlsplit(base).netloc, "t.me"} | article_hosts

@@ -51,7 +51,38 @@ SECURITY_HEADERS = {
     "X-Frame-Options": "DENY",
     "Cross-Origin-Opener-Policy": "same-origin",
 }
-STATIC = {"style.css": "text/css", "icon.svg": "image/svg+xml"}
+STATIC = {"style.css": "text/css", "icon.svg": "image/svg+xml", "robots.txt": "text/plain"}
+
+
+@dataclass(frozen=True)
+class Rendered:
+    body: bytes
+    content_type: str
+    etag: str
+    at: float
+
+
+class RenderedPages:
+    """Answer pages kept rendered, least recently used out: a link shared widely costs no
+    store call and no rendering; an hour at most, since answers are pruned after a while."""
+
+    def __init__(self, size: int = RENDERED_PAGES, ttl: float = RENDERED_TTL) -> None:
+        self.size, self.ttl = size, ttl
+        self._pages: OrderedDict[tuple[str, ...], Rendered] = OrderedDict()
+
+    def get(self, key: tuple[str, ...]) -> Rendered | None:
+        page = self._pages.get(key)
+        if page is None or time.monotonic() - page.at > self.ttl:
+            return None
+        self._pages.move_to_end(key)
+        return page
+
+    def put(self, key: tuple[str, ...], body: bytes, content_type: str) -> Rendered:
+        page = self._pages[key] = Rendered(body, content_type, _etag(body), time.monotonic())
+        self._pages.move_to_end(key)
+        if len(self._pages) > self.size:
+            self._pages.popitem(last=False)
+        return page
 
 
 @dataclass
@@ -64,9 +95,7 @@ class WebSite:
     bot_username: str | None
     limiter: RateLimiter
     behind_proxy: bool = False
-    _rendered: OrderedDict[tuple[str, str], tuple[float, bytes, str, str]] = field(
-        default_factory=OrderedDict
-    )
+    rendered: RenderedPages = field(default_factory=RenderedPages)
 
 
 SITE = web.AppKey("site", WebSite)
@@ -123,18 +152,24 @@ def _etag(body: bytes) -> str:
 
 
 def cached(
-    request: web.Request, body: bytes, content_type: str, max_age: int, etag: str | None = None
+    request: web.Request,
+    body: bytes,
+    content_type: str,
+    max_age: int,
+    etag: str | None = None,
+    *,
+    vary: bool = True,
 ) -> web.Response:
-    """A cacheable response; 304 when the client already holds this very body."""
+    """A cacheable response; 304 when the client already holds this very body. ``vary``: the
+    body depends on Accept-Language (pages, not static files)."""
     etag = etag or _etag(body)
-    headers = {
-        "ETag": etag,
-        "Cache-Control": f"public, max-age={max_age}",
-        "Vary": "Accept-Language",
+    headers = {"ETag": etag, "Cache-Control": f"public, max-age={max_age}"}
+    if vary:
+        headers["Vary"] = "Accept-Language"
+    held = {
+        t.strip().removeprefix("W/") for t in request.headers.get("If-None-Match", "").split(",")
     }
-    sent = request.headers.get("If-None-Match", "").split(",")
-    sent = {tag.strip().removeprefix("W/") for tag in sent}
-    if etag in sent or "*" in sent:
+    if etag in held or "*" in held:
         return web.Response(status=304, headers=headers)
     return web.Response(body=body, content_type=content_type, charset="utf-8", headers=headers)
 
@@ -171,11 +206,16 @@ async def answer(request: web.Request) -> web.Response:
     if not is_answer_id(aid):
         raise web.HTTPNotFound()
     ctx = _context(request)
-    key = (name, ctx.lang if not ctx.chosen else ctx.lang + "!")
-    hit = site._rendered.get(key)
-    if hit is not None and time.monotonic() - hit[0] < RENDERED_TTL:
-        site._rendered.move_to_end(key)
-        return cached(request, hit[1], hit[2], ANSWER_MAX_AGE, hit[3])
+    key = (name, ctx.lang, "chosen" if ctx.chosen else "")  # a chosen language is in links
+    page = site.rendered.get(key)
+    if page is None:
+        page = await _render_answer(site, ctx, aid, as_json, key)
+    return cached(request, page.body, page.content_type, ANSWER_MAX_AGE, page.etag)
+
+
+async def _render_answer(
+    site: WebSite, ctx: pages.PageContext, aid: str, as_json: bool, key: tuple[str, ...]
+) -> Rendered:
     quotes = await site.svc.in_store(site.svc.store.get_answer, aid)
     if not quotes:
         raise web.HTTPNotFound()
@@ -186,11 +226,7 @@ async def answer(request: web.Request) -> web.Response:
         telegram = share_url(site.bot_username, aid) if site.bot_username else None
         body = pages.answer_page(ctx, aid, quotes, telegram).encode()
         content_type = "text/html"
-    etag = _etag(body)
-    site._rendered[key] = (time.monotonic(), body, content_type, etag)
-    if len(site._rendered) > RENDERED_PAGES:
-        site._rendered.popitem(last=False)
-    return cached(request, body, content_type, ANSWER_MAX_AGE, etag)
+    return site.rendered.put(key, body, content_type)
 
 
 async def index(request: web.Request) -> web.Response:
@@ -232,11 +268,12 @@ def _static_handler() -> Callable[[web.Request], Awaitable[web.Response]]:
     loaded = _static_files()
 
     async def static(request: web.Request) -> web.Response:
-        name = request.match_info.get("name", "icon.svg")
+        name = request.match_info.get("name") or request.path.rsplit("/", 1)[-1]
+        name = "icon.svg" if name == "favicon.ico" else name
         if name not in loaded:
             raise web.HTTPNotFound()
         body, content_type = loaded[name]
-        return cached(request, body, content_type, PAGE_MAX_AGE)
+        return cached(request, body, content_type, PAGE_MAX_AGE, vary=False)
 
     return static
 
@@ -283,4 +320,5 @@ def make_web_app(site: WebSite) -> web.Application:
     app.router.add_get("/a/{name}", answer)
     app.router.add_get("/static/{name}", static)
     app.router.add_get("/favicon.ico", static)
+    app.router.add_get("/robots.txt", static)
     return app

@@ -193,6 +193,7 @@ def results_page(
         ctx,
         f"{question} — {wt(ctx.lang, 'site_name')}",
         main,
+        meta='<meta name="robots" content="noindex">',  # the shared page is /a/<id>
         switch_params={"q": question},
     )
 
