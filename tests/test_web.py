@@ -376,3 +376,20 @@ async def test_python_m_bot_web_serves_alone_and_stops_on_sigterm(
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+async def test_a_store_fault_is_an_error_page_and_the_server_stays_up(
+    engine: Any, tmp_path, caplog: pytest.LogCaptureFixture
+) -> None:
+    svc = web_services(engine, tmp_path / "bot.sqlite3")
+    aid = svc.store.save_answer([Quote("Un passage.", "Titre", "https://t.example/a", None)])
+    async with serving(svc) as url, aiohttp.ClientSession() as http:
+        svc.store.close()  # the disk went away: every store call now raises
+        for path in (f"/a/{aid}", f"/?q={QUESTION}"):
+            status, html, headers = await get(http, url + path)
+            assert status == 500 and "Désolé, une erreur" in html, html
+            assert headers["Content-Security-Policy"] == CSP
+        status, _, _ = await get(http, f"{url}/")  # the rest still works
+        assert status == 200
+    assert "ProgrammingError" in caplog.text and "vidéosurveillance" not in caplog.text
+    svc.store_thread.shutdown()
