@@ -134,6 +134,7 @@ async def test_unknown_or_malformed_answer_is_a_404_page(
     page = parse(html)
     assert page.all("link")[0]["href"] == "/static/style.css"  # the site's own style
     assert page.all("form") and "<script" not in html
+    assert "effacées après 365 jours" in page.text
 
 
 async def test_search_saves_quotes_only_and_shares_them(

@@ -291,7 +291,8 @@ async def error_pages(
             raise
         ctx = _context(request)
         if exc.status == 404:
-            message = esc(wt(ctx.lang, "not_found"))
+            days = request.app[SITE].svc.settings.answer_retention_days
+            message = esc(wt(ctx.lang, "not_found", days=days))
             page = pages.message_page(ctx, wt(ctx.lang, "not_found_title"), message)
             response = _html(page, 404)
         else:

@@ -30,7 +30,7 @@ WEB_TEXTS: dict[Lang, dict[str, str]] = {
         "not_found_title": "Page introuvable",
         "not_found": (
             "Cette réponse n'existe pas (ou plus : les réponses partagées sont effacées "
-            "après un an). Posez la question à nouveau :"
+            "après {days} jours). Posez la question à nouveau :"
         ),
         "error_title": "Erreur",
         "too_many": "Trop de questions",
@@ -65,8 +65,8 @@ WEB_TEXTS: dict[Lang, dict[str, str]] = {
         "results_for": "Answer to your question",
         "not_found_title": "Page not found",
         "not_found": (
-            "This answer does not exist (or no longer: shared answers are deleted after a "
-            "year). Ask the question again:"
+            "This answer does not exist (or no longer: shared answers are deleted after "
+            "{days} days). Ask the question again:"
         ),
         "error_title": "Error",
         "too_many": "Too many questions",
@@ -83,6 +83,7 @@ WEB_TEXTS: dict[Lang, dict[str, str]] = {
 }
 
 
-def wt(lang: Lang, key: str) -> str:
-    """The web string ``key`` in ``lang`` (French if missing)."""
-    return WEB_TEXTS[lang].get(key) or WEB_TEXTS["fr"][key]
+def wt(lang: Lang, key: str, **values: object) -> str:
+    """The web string ``key`` in ``lang`` (French if missing), with ``values`` filled in."""
+    template = WEB_TEXTS[lang].get(key) or WEB_TEXTS["fr"][key]
+    return template.format(**values) if values else template
