@@ -394,3 +394,31 @@ async def test_a_store_fault_is_an_error_page_and_the_server_stays_up(
         assert status == 200
     assert "ProgrammingError" in caplog.text and "vidéosurveillance" not in caplog.text
     svc.store_thread.shutdown()
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"GET /?q=zorglub\x01secret HTTP/1.1\r\nHost: x\r\n\r\n",
+        b"GET /?q=zorglub HTTP/1.1\r\nHo st: x\r\n\r\n",
+        b"GET /?q=zorglub" + b"x" * 9000 + b" HTTP/1.1\r\nHost: x\r\n\r\n",
+    ],
+)
+async def test_malformed_requests_log_neither_the_question_nor_the_address(
+    base: str, http: aiohttp.ClientSession, raw: bytes, caplog: pytest.LogCaptureFixture
+) -> None:
+    """aiohttp's own log line for a request it cannot parse quotes the raw request line."""
+    import asyncio
+
+    caplog.set_level(logging.DEBUG)
+    host, port = urlsplit(base).hostname, urlsplit(base).port
+    reader, writer = await asyncio.open_connection(host, port)
+    writer.write(raw)
+    await writer.drain()
+    assert (await reader.read(100)).startswith(b"HTTP/1.")
+    writer.close()
+    await writer.wait_closed()
+    status, _, _ = await get(http, f"{base}/")
+    assert status == 200
+    assert "web server:" in caplog.text
+    assert "zorglub" not in caplog.text and "127.0.0.1" not in caplog.text

@@ -18,8 +18,22 @@ from bot.store import Store
 from bot.web.app import PathOnlyAccessLogger, WebSite, make_web_app
 
 log = logging.getLogger(__name__)
-RUNNER_KEY = "web_runner"
 ACCESS_LOG = logging.getLogger("bot.web.access")
+
+
+class _TypeOnly(logging.Filter):
+    """aiohttp logs a malformed request with the client's address and the raw request line
+    (which holds the question): keep only what went wrong."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        record.msg = f"web server: {type(exc).__name__ if exc else 'error'} ({record.levelname})"
+        record.args, record.exc_info, record.exc_text = (), None, None
+        return True
+
+
+SERVER_LOG = logging.getLogger("bot.web.server")
+SERVER_LOG.addFilter(_TypeOnly())
 
 
 def site_for(svc: Services, base_url: str, bot_username: str | None) -> WebSite:
@@ -36,7 +50,10 @@ def site_for(svc: Services, base_url: str, bot_username: str | None) -> WebSite:
 
 def make_runner(site: WebSite) -> web.AppRunner:
     return web.AppRunner(
-        make_web_app(site), access_log_class=PathOnlyAccessLogger, access_log=ACCESS_LOG
+        make_web_app(site),
+        access_log_class=PathOnlyAccessLogger,
+        access_log=ACCESS_LOG,
+        logger=SERVER_LOG,
     )
 
 
