@@ -26,7 +26,7 @@ from aiohttp.abc import AbstractAccessLogger
 from bot.flow import ask
 from bot.ratelimit import RateLimiter
 from bot.render import Quote, esc
-from bot.services import Services, share_url
+from bot.services import Services, share_url, web_answer_url
 from bot.store import is_answer_id
 from bot.texts import Lang, text
 from bot.web import pages
@@ -192,7 +192,7 @@ def answer_json(site: WebSite, aid: str, quotes: list[Quote]) -> dict:
     telegram = share_url(site.bot_username, aid) if site.bot_username else None
     return {
         "id": aid,
-        "url": f"{site.base_url}/a/{aid}",
+        "url": web_answer_url(site.base_url, aid),
         "telegram": telegram,
         "quotes": [{k: v for k, v in q.to_json().items() if k != "score"} for q in quotes],
     }

@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from bot.render import Quote, clean_text, esc, render_nothing, shorten
+from bot.services import web_answer_url
 from bot.texts import EXAMPLES, Lang, example, format_date, text
 from bot.web.texts import wt
 
@@ -147,7 +148,7 @@ def answer_page(
     ctx: PageContext, aid: str, quotes: Sequence[Quote], telegram_url: str | None
 ) -> str:
     """A shared answer: its quotes, the way to open it in Telegram, a search box."""
-    url = f"{ctx.base_url}/a/{aid}"
+    url = web_answer_url(ctx.base_url, aid)
     title = clean_text(quotes[0].title) if quotes else wt(ctx.lang, "answer_title")
     description = og_description(quotes)
     actions = ""
