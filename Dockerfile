@@ -29,7 +29,7 @@ COPY --from=build /opt/venv /opt/venv
 COPY --from=build --chown=10001:10001 /app /app
 USER 10001:10001
 VOLUME ["/app/data", "/app/content"]
-EXPOSE 8443 8080
+EXPOSE 8443 8080 8000
 HEALTHCHECK --interval=60s --timeout=20s --start-period=60s --retries=3 \
   CMD ["python", "-m", "bot", "check", "--quick"]
 CMD ["python", "-m", "bot"]

@@ -7,6 +7,7 @@ import datetime as dt
 import json
 import os
 import platform
+import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -44,6 +45,32 @@ def settings_for(args: argparse.Namespace, **overrides: object) -> IndexSettings
     }
     values.update(overrides)
     return IndexSettings(**values)  # type: ignore[arg-type]
+
+
+def engine_env(settings: IndexSettings, args: argparse.Namespace) -> dict[str, str]:
+    """The environment that makes a `python -m bot` process open the same index."""
+    return {
+        "CONTENT_DIR": str(settings.content_dir),
+        "INDEX_DIR": str(settings.index_dir),
+        "CACHE_DIR": str(settings.cache_dir),
+        "EMBEDDING_MODEL": args.model,
+        "EMBEDDING_BACKEND": args.backend,
+    }
+
+
+def cpu_s(pid: int) -> float:
+    """CPU time (user + system) a process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def stop(proc: subprocess.Popen) -> None:
+    """SIGTERM, then SIGKILL if the process is still there 20 s later."""
+    proc.terminate()
+    try:
+        proc.wait(20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
 
 
 def pct(values: Sequence[float], q: float) -> float:

@@ -40,12 +40,6 @@ from index.search import Engine
 ANSWERABLE = QUESTIONS[:48]  # the last ones are off-topic or foreign: refusals are fast
 
 
-def cpu_s(pid: int) -> float:
-    """CPU time (user + system) a process has used so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -107,19 +101,15 @@ async def run(args: object, settings_env: dict[str, str], root: Path) -> dict:
                 except AssertionError:
                     lost += 1
 
-        t0, bot_cpu, our_cpu = time.perf_counter(), cpu_s(proc.pid), cpu_s(os.getpid())
+        t0, bot_cpu, our_cpu = time.perf_counter(), c.cpu_s(proc.pid), c.cpu_s(os.getpid())
         await asyncio.gather(*(one_user(i, u) for i, u in enumerate(users)))
         wall = time.perf_counter() - t0
-        bot_cpu, our_cpu = cpu_s(proc.pid) - bot_cpu, cpu_s(os.getpid()) - our_cpu
+        bot_cpu, our_cpu = c.cpu_s(proc.pid) - bot_cpu, c.cpu_s(os.getpid()) - our_cpu
         rss_end = rss_mb(proc.pid)
         bad = len(api.bad_requests())
         actions = len(api.calls_of("sendChatAction", ok_only=False))
     finally:
-        proc.terminate()
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        c.stop(proc)
         await api.stop()
     return {
         "cold_start_first_answer_s": round(cold_start, 2),
@@ -164,14 +154,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             settings = c.settings_for(args, index_dir=root / "index")
         Engine.open(settings, Embedder(settings))  # build the index before the bot starts
-        env = {
-            "CONTENT_DIR": str(settings.content_dir),
-            "INDEX_DIR": str(settings.index_dir),
-            "CACHE_DIR": str(settings.cache_dir),
-            "EMBEDDING_MODEL": args.model,
-            "EMBEDDING_BACKEND": args.backend,
-        }
-        res = asyncio.run(run(args, env, root))
+        res = asyncio.run(run(args, c.engine_env(settings, args), root))
     lat = res["latency"]
     print(
         c.table(

@@ -71,14 +71,17 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m bot",
         description=__doc__,
         epilog="commands: run (default) the bot; check [--quick] verifies the installation "
-        "(exit 0 ok, 1 a check failed, 2 invalid settings); env-example prints .env.example",
+        "(exit 0 ok, 1 a check failed, 2 invalid settings); env-example prints .env.example; "
+        "web [--host H] [--port P] serves the web pages alone, without Telegram",
     )
     parser.add_argument(
-        "command", nargs="?", default="run", choices=("run", "check", "env-example")
+        "command", nargs="?", default="run", choices=("run", "check", "env-example", "web")
     )
     parser.add_argument("--terminal", action="store_true", help="chat in the terminal")
     parser.add_argument("--lang", choices=("fr", "en"), default="fr", help="terminal language")
     parser.add_argument("--quick", action="store_true", help="check: skip loading the model")
+    parser.add_argument("--host", help="web: address to bind (default WEB_LISTEN)")
+    parser.add_argument("--port", type=int, help="web: port (default WEB_PORT)")
     args = parser.parse_args(argv)
     if args.command == "env-example":
         from bot.envfile import env_example
@@ -98,6 +101,10 @@ def main(argv: list[str] | None = None) -> int:
     from bot.logs import setup_logging
 
     setup_logging(settings.log_level, settings.log_format, secrets=_secrets(settings))
+    if args.command == "web":
+        from bot.web.serve import run_web
+
+        return run_web(settings, _engine_factory, args.host, args.port)
     if args.terminal or settings.token is None:
         from bot.terminal import run_terminal
 

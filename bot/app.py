@@ -26,6 +26,8 @@ from bot.store import Store
 from bot.texts import commands
 from bot.updating import Fetcher, default_fetcher, fetch_and_rebuild
 
+WEB_KEY = "web_runner"  # bot_data key of the web pages' server, when PUBLIC_URL is set
+
 log = logging.getLogger(__name__)
 
 _DEFAULT: object = object()
@@ -120,6 +122,13 @@ async def _post_init(application: Application) -> None:
         application.bot_data[RUNNER_KEY] = await start_health_server(
             svc, svc.settings.health_listen, port
         )
+    if svc.settings.public_url:
+        from bot.web.serve import site_for, start_web_server
+
+        site = site_for(svc, svc.settings.public_url, application.bot.username)
+        application.bot_data[WEB_KEY] = await start_web_server(
+            site, svc.settings.web_listen, svc.settings.web_port
+        )
 
 
 async def register_commands(application: Application) -> None:
@@ -191,6 +200,10 @@ async def _post_shutdown(application: Application) -> None:
     from bot.health import RUNNER_KEY, stop_health_server
 
     await stop_health_server(application.bot_data.pop(RUNNER_KEY, None))
+    if WEB_KEY in application.bot_data:
+        from bot.web.serve import stop_web_server
+
+        await stop_web_server(application.bot_data.pop(WEB_KEY))
     await svc.in_store(svc.store.close)
     svc.store_thread.shutdown(wait=True)
     close = getattr(svc.engine, "close", None)

@@ -87,18 +87,25 @@ def make_app(svc: Services) -> web.Application:
     return app
 
 
-async def start_health_server(svc: Services, host: str, port: int) -> web.AppRunner | None:
-    """Start serving; a port that cannot be bound is logged, not fatal (the bot still runs)."""
-    runner = web.AppRunner(make_app(svc), access_log=None)
+async def start_runner(
+    runner: web.AppRunner, host: str, port: int, what: str
+) -> web.AppRunner | None:
+    """Start serving ``runner``; a port that cannot be bound is logged, not fatal (the bot
+    still runs)."""
     await runner.setup()
     try:
         await web.TCPSite(runner, host, port).start()
     except OSError as exc:
-        log.error("health server not started on %s:%d: %s", host, port, exc.strerror or exc)
+        log.error("%s not started on %s:%d: %s", what, host, port, exc.strerror or exc)
         await runner.cleanup()
         return None
-    log.info("health server on %s:%d (/healthz, /stats.json)", host, port)
+    log.info("%s on %s:%d", what, host, port)
     return runner
+
+
+async def start_health_server(svc: Services, host: str, port: int) -> web.AppRunner | None:
+    runner = web.AppRunner(make_app(svc), access_log=None)
+    return await start_runner(runner, host, port, "health server (/healthz, /stats.json)")
 
 
 async def stop_health_server(runner: web.AppRunner | None) -> None:

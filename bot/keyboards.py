@@ -58,6 +58,10 @@ def answer_keyboard(
     return InlineKeyboardMarkup(rows)
 
 
-def open_answer_keyboard(url: str, lang: Lang) -> InlineKeyboardMarkup:
-    """Under an inline card: open the full answer in a private chat with the bot."""
-    return InlineKeyboardMarkup([[InlineKeyboardButton(text(lang, "btn_open"), url=url)]])
+def open_answer_keyboard(url: str, lang: Lang, web_url: str | None = None) -> InlineKeyboardMarkup:
+    """Under an inline card: open the full answer in a private chat with the bot, and on the
+    web when PUBLIC_URL is set (for the people in that chat who do not use the bot)."""
+    rows = [[InlineKeyboardButton(text(lang, "btn_open"), url=url)]]
+    if web_url:
+        rows.append([InlineKeyboardButton(text(lang, "btn_web"), url=web_url)])
+    return InlineKeyboardMarkup(rows)

@@ -1,7 +1,8 @@
 """Per-user token bucket, in memory only.
 
-Keys are salted hashes of the user id, with a salt drawn at start and never written anywhere:
-the limiter can tell two users apart for a minute without being able to name either.
+Keys are salted hashes of the user id (or of a web client's address), with a salt drawn at
+start and never written anywhere: the limiter can tell two users apart for a minute without
+being able to name either.
 """
 
 from __future__ import annotations
@@ -29,10 +30,10 @@ class RateLimiter:
         self._salt = os.urandom(16)
         self._buckets: dict[bytes, _Bucket] = {}
 
-    def _key(self, user_id: int) -> bytes:
+    def _key(self, user_id: int | str) -> bytes:
         return hashlib.blake2b(str(user_id).encode(), key=self._salt, digest_size=16).digest()
 
-    def check(self, user_id: int | None) -> tuple[bool, bool]:
+    def check(self, user_id: int | str | None) -> tuple[bool, bool]:
         """Take one token: ``(allowed, first_refusal)``.
 
         ``first_refusal`` is True only the first time in a row a user is refused, so the

@@ -79,3 +79,15 @@ def services(context: CallbackContext | Application) -> Services:
 def share_url(username: str, aid: str) -> str:
     """Deep link that opens the stored answer in a private chat with the bot."""
     return f"https://t.me/{username}?start={aid}"
+
+
+def answer_link(settings: BotSettings, username: str, aid: str) -> str:
+    """The link a shared answer gives: its web page when PUBLIC_URL is set (it opens for
+    people without Telegram, and its preview shows the quote), else the deep link."""
+    if settings.public_url:
+        return web_answer_url(settings.public_url, aid)
+    return share_url(username, aid)
+
+
+def web_answer_url(public_url: str, aid: str) -> str:
+    return f"{public_url.rstrip('/')}/a/{aid}"

@@ -63,6 +63,26 @@ class BotSettings(BaseSettings):
         "off in polling mode; 0 = off.",
     )
     health_listen: str = Field("0.0.0.0", description="Address the health server binds.")
+    public_url: str | None = Field(
+        None,
+        description="Public base URL of the web pages (e.g. https://bot.example.org); set => "
+        "the bot serves shared answers at PUBLIC_URL/a/<id> and a search page on WEB_PORT, "
+        "and its share links point there.",
+    )
+    web_listen: str = Field("0.0.0.0", description="Address the web pages' server binds.")
+    web_port: int = Field(
+        8000, ge=1, le=65535, description="Port of the web pages (behind an HTTPS proxy)."
+    )
+    web_behind_proxy: bool = Field(
+        False,
+        description="Trust the last X-Forwarded-For address as the client's, for the web "
+        "search's rate limit (set it only behind a reverse proxy that sets this header).",
+    )
+    bot_username: str | None = Field(
+        None,
+        description="The bot's Telegram username, for 'open in Telegram' links of `python -m "
+        "bot web` (the bot process knows its own).",
+    )
     rate_limit_per_minute: float = Field(6.0, gt=0, description="Questions refilled per minute.")
     rate_limit_burst: int = Field(4, ge=1, description="Questions allowed in a quick burst.")
     store_path: Path = Field(
@@ -124,12 +144,24 @@ class BotSettings(BaseSettings):
             raise ValueError("must be 1-256 characters among A-Z a-z 0-9 _ -")
         return value
 
-    @field_validator("telegram_api_base_url", "webhook_url")
+    @field_validator("telegram_api_base_url", "webhook_url", "public_url")
     @classmethod
     def _check_url(cls, value: str | None) -> str | None:
         if value is not None and not re.match(r"^https?://", value):
             raise ValueError("must start with http:// or https://")
         return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _strip_slash(cls, value: str | None) -> str | None:
+        return value.rstrip("/") if value else value
+
+    @field_validator("bot_username")
+    @classmethod
+    def _check_username(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^@?[A-Za-z][A-Za-z0-9_]{3,31}$", value):
+            raise ValueError("must be a Telegram username (letters, digits, _)")
+        return value.lstrip("@") if value else value
 
     @field_validator("log_format", mode="before")
     @classmethod
@@ -150,6 +182,9 @@ class BotSettings(BaseSettings):
             raise ValueError("WEBHOOK_URL must be an https:// URL (Telegram refuses others)")
         if self.webhook_url and self.webhook_secret is None:
             raise ValueError("WEBHOOK_SECRET is required when WEBHOOK_URL is set")
+        taken = {self.effective_health_port, self.webhook_port if self.webhook_url else 0}
+        if self.public_url and self.web_port in taken:
+            raise ValueError("WEB_PORT must differ from HEALTH_PORT and WEBHOOK_PORT")
         return self
 
     @property

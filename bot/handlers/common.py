@@ -12,7 +12,7 @@ from telegram.ext import ContextTypes
 from bot.delivery import retrying
 from bot.keyboards import answer_keyboard
 from bot.render import PAGE_SIZE, Quote, render_answer
-from bot.services import services, share_url
+from bot.services import answer_link, services
 from bot.texts import Lang
 
 log = logging.getLogger(__name__)
@@ -52,7 +52,7 @@ async def reply_answer(
     offset: int = 0,
 ) -> Message:
     """Send one page of the answer ``aid`` with its share link and keyboard."""
-    url = share_url(context.bot.username, aid)
+    url = answer_link(services(context).settings, context.bot.username, aid)
     html = render_answer(quotes, lang, offset=offset, share_url=url)
     markup = answer_keyboard(aid, lang, next_offset(quotes, offset))
     return await reply(message, context, html, reply_markup=markup)

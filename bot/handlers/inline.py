@@ -24,7 +24,7 @@ from telegram.ext import Application, ContextTypes, InlineQueryHandler
 from bot.delivery import quietly
 from bot.keyboards import SHARE_PREFIX, open_answer_keyboard
 from bot.render import Quote, clean_text, render_answer, shorten
-from bot.services import services, share_url
+from bot.services import services, share_url, web_answer_url
 from bot.store import is_answer_id
 from bot.texts import Lang, format_date, lang_for, text
 
@@ -34,10 +34,12 @@ MAX_INLINE_QUERY = 256  # Telegram's own limit on inline query text
 
 
 def cards(
-    quotes: Sequence[Quote], aid: str, username: str, lang: Lang
+    quotes: Sequence[Quote], aid: str, username: str, lang: Lang, public_url: str | None = None
 ) -> list[InlineQueryResultArticle]:
-    """One article result per passage: title, date and quote; a button to the full answer."""
+    """One article result per passage: title, date and quote; a button to the full answer
+    (and one to its web page when PUBLIC_URL is set)."""
     url = share_url(username, aid)
+    web_url = web_answer_url(public_url, aid) if public_url else None
     results = []
     for i, quote in enumerate(quotes):
         when = format_date(quote.date, lang)
@@ -48,7 +50,7 @@ def cards(
                 title=shorten(clean_text(quote.title), 120),
                 description=f"{when} — {shorten(clean_text(quote.quote), 180)}",
                 input_message_content=InputTextMessageContent(body, parse_mode=ParseMode.HTML),
-                reply_markup=open_answer_keyboard(url, lang),
+                reply_markup=open_answer_keyboard(url, lang, web_url),
             )
         )
     return results
@@ -68,7 +70,7 @@ async def on_inline(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         quotes = await svc.in_store(svc.store.get_answer, aid) if is_answer_id(aid) else None
         if quotes:
             await svc.count("shares")
-            results = cards(quotes, aid, context.bot.username, lang)
+            results = cards(quotes, aid, context.bot.username, lang, svc.settings.public_url)
             await quietly(lambda: query.answer(results, cache_time=CACHE_SECONDS))
         else:
             await quietly(lambda: query.answer([], button=ask_bot, cache_time=0))
@@ -91,7 +93,7 @@ async def on_inline(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     quotes = [Quote.from_result(r) for r in answer.results]
     aid = await svc.in_store(svc.store.save_answer, quotes)
-    results = cards(quotes, aid, context.bot.username, lang)
+    results = cards(quotes, aid, context.bot.username, lang, svc.settings.public_url)
     await quietly(lambda: query.answer(results, button=ask_bot, cache_time=CACHE_SECONDS))
 
 
