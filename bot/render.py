@@ -150,7 +150,7 @@ def _source_line(q: Quotable, lang: Lang) -> str:
     return f"— {link(q.url, title)}, {esc(format_date(q.date, lang))}"
 
 
-def _marked(q: Quotable, body: str) -> str:
+def marked(q: Quotable, body: str) -> str:
     """The quote escaped, the words that answer in bold (when the body still holds them)."""
     answer = clean_text(getattr(q, "answer", "") or "")
     at = body.find(answer) if answer else -1
@@ -168,7 +168,7 @@ def _assemble(
     blocks = [head] if head else []
     for i, (q, body) in enumerate(zip(quotes, bodies, strict=True)):
         tag = "blockquote" if i == 0 else "blockquote expandable"
-        blocks.append(f"<{tag}>{_marked(q, body)}</blockquote>\n{_source_line(q, lang)}")
+        blocks.append(f"<{tag}>{marked(q, body)}</blockquote>\n{_source_line(q, lang)}")
     if foot:
         blocks.append(foot)
     return "\n\n".join(blocks)

@@ -15,7 +15,7 @@ from string import Template
 from typing import Any
 from urllib.parse import urlencode
 
-from bot.render import Quote, clean_text, esc, render_nothing, shorten
+from bot.render import Quote, clean_text, esc, marked, render_nothing, shorten
 from bot.services import web_answer_url
 from bot.texts import EXAMPLES, Lang, example, format_date, text
 from bot.web.texts import wt
@@ -102,7 +102,7 @@ def quote_block(q: Quote, number: int, lang: Lang, share_href: str | None = None
     title = shorten(clean_text(q.title) or q.url, 300)
     return (
         f'<figure class="quote" id="p{number}">'
-        f'<blockquote cite="{esc(q.url)}">{esc(clean_text(q.quote))}</blockquote>'
+        f'<blockquote cite="{esc(q.url)}">{marked(q, clean_text(q.quote))}</blockquote>'
         f'<figcaption>— <cite><a href="{esc(q.url)}">{esc(title)}</a></cite>, '
         f"{_time(q.date, lang)}{share}</figcaption></figure>"
     )
