@@ -50,6 +50,7 @@ async def test_update_then_the_bot_quotes_the_new_post(
     settings = IndexSettings(
         content_dir=content, index_dir=tmp_path / "index", cache_dir=index_settings.cache_dir,
         embedding_model="minilm", embedding_backend=index_settings.embedding_backend,
+        fetch_allow_private_addresses=True,  # the fixture site is on 127.0.0.1
     )  # fmt: skip
     write_sources(settings, site, ("La Quadrature du Net", "/lqdn/feed/"))
     engine = Engine.open(settings, embedder)
