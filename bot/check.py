@@ -19,6 +19,7 @@ from typing import TextIO
 from urllib.parse import urlsplit
 
 from bot.settings import BotSettings, SettingsError, load_settings
+from bot.store import damage
 
 OK, FAIL, SKIP = "ok", "FAIL", "skip"
 TELEGRAM_TIMEOUT = 5.0
@@ -111,6 +112,12 @@ def check_model(index_settings, manifest) -> Check:
 def check_store(settings: BotSettings) -> Check:
     """The SQLite store can take a write lock (share links and counters live there)."""
     path = Path(settings.store_path)
+    why = damage(path)
+    if why:
+        return Check(
+            FAIL, "store", f"{path} is corrupt ({why}): the bot moves it aside (renamed "
+            f"{path.name}.corrupt-<time>, kept) and starts a fresh store at its next start"
+        )  # fmt: skip
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         db = sqlite3.connect(str(path), timeout=5)

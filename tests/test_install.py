@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -100,10 +101,14 @@ def test_dev_extra_holds_no_runtime_import() -> None:
     reason="slow (a fresh venv and `pip install .`): set CAMPAIGN_BOT_INSTALL_TEST=1",
 )
 def test_fresh_venv_pip_install_serves_healthz(tmp_path: Path) -> None:
+    source = tmp_path / "src"  # pip builds in the source tree: keep the checkout clean
+    skip = shutil.ignore_patterns(".*", "data", "build", "*.egg-info", "__pycache__")
+    shutil.copytree(ROOT, source, ignore=skip)
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     python = venv / "bin" / "python"
-    subprocess.run([str(python), "-m", "pip", "install", "-q", str(ROOT)], check=True, timeout=900)
+    install = [str(python), "-m", "pip", "install", "-q", str(source)]
+    subprocess.run(install, check=True, timeout=900)
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]

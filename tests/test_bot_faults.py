@@ -1,0 +1,143 @@
+"""Faults around the bot, injected through the real path: a full disk under the store, a
+corrupt store file, Telegram down at start, hostile callbacks. Nothing lost, the bot answers."""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import logging
+import os
+import sqlite3
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from bot_fixtures import *  # noqa: F403  (fixtures)
+from bot_fixtures import start_bot, stop_bot
+from fakebotapi import TOKEN, FakeBotApi
+
+from bot.check import check_store
+from bot.services import KEY
+from bot.settings import BotSettings
+from bot.store import Store
+
+QUESTION = "vidéosurveillance algorithmique"
+
+
+def buttons(call: Any) -> list[dict]:
+    markup = call.get("reply_markup") or {}
+    return [b for row in markup.get("inline_keyboard", []) for b in row]
+
+
+@contextlib.contextmanager
+def tiny_filesystem(folder: Path) -> Iterator[bool]:
+    """A 1 MiB tmpfs at ``folder`` (True) when this process may mount one (root);
+    else nothing (False) and the caller limits SQLite's own size instead."""
+    folder.mkdir(parents=True, exist_ok=True)
+    mounted = (
+        os.geteuid() == 0
+        and subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(folder)],
+            capture_output=True,
+        ).returncode
+        == 0
+    )
+    try:
+        yield mounted
+    finally:
+        if mounted:
+            subprocess.run(["umount", "-l", str(folder)], check=False)
+
+
+def fill(folder: Path) -> None:
+    """Write zeros until the file system refuses: ENOSPC for every later write."""
+    try:
+        with open(folder / "filler", "wb") as fh:
+            while True:
+                fh.write(b"\0" * 4096)
+                fh.flush()
+    except OSError as exc:
+        assert exc.errno == errno.ENOSPC
+
+
+async def test_on_a_full_disk_the_answer_is_sent_without_its_buttons(
+    fake_api: FakeBotApi, bot_engine: Any, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    folder = tmp_path / "tiny"
+    with tiny_filesystem(folder) as real:
+        app = await start_bot(fake_api, bot_engine, folder / "bot.sqlite3")
+        svc = app.bot_data[KEY]
+        try:
+            if real:
+                fill(folder)
+            else:  # no mount here: SQLite's own size limit raises the same SQLITE_FULL
+                db = svc.store._db
+                pages = db.execute("PRAGMA page_count").fetchone()[0]
+                db.execute(f"PRAGMA max_page_count = {pages}")
+            user = fake_api.new_user()
+            since = fake_api.mark()
+            with caplog.at_level(logging.WARNING, logger="bot.services"):
+                fake_api.send_text(user, QUESTION)
+                call = await fake_api.wait_for(
+                    "sendMessage", lambda c: c["chat_id"] == user["id"], since=since
+                )
+            assert "<blockquote" in call["text"]  # the quotes went out
+            assert "t.me/" not in call["text"] and buttons(call) == []  # nothing to share
+            assert "Désolé" not in call["text"]
+            assert "answer not saved (OperationalError: database or disk is full)" in caplog.text
+            with pytest.raises(sqlite3.OperationalError, match="full"):
+                svc.store.save_answer([])  # the fault was real, not bypassed
+        finally:
+            await stop_bot(app)
+
+
+def _damaged_store(path: Path) -> bytes:
+    """A real store with answers, then one page in its middle overwritten."""
+    store = Store(path)
+    for i in range(300):
+        store.count("questions", i)
+        store._db.execute(
+            "INSERT INTO answers(id, results, created) VALUES (?, ?, '2026-01-01')",
+            (f"id{i:09d}", "x" * 500),
+        )
+    store.close()
+    data = bytearray(path.read_bytes())
+    data[4096 * 3 : 4096 * 5] = b"\xff" * 8192
+    path.write_bytes(bytes(data))
+    return bytes(data)
+
+
+@pytest.mark.parametrize("kind", ["not a database", "damaged page"])
+async def test_a_corrupt_store_is_moved_aside_and_the_bot_keeps_answering(
+    fake_api: FakeBotApi, bot_engine: Any, tmp_path: Path, caplog: pytest.LogCaptureFixture,
+    kind: str,
+) -> None:  # fmt: skip
+    path = tmp_path / "bot.sqlite3"
+    if kind == "not a database":
+        original = b"this is not SQLite, just bytes that a bad disk left behind\n" * 100
+        path.write_bytes(original)
+    else:
+        original = _damaged_store(path)
+    settings = BotSettings(telegram_bot_token=TOKEN, store_path=path)
+    before = check_store(settings)
+    assert before.status == "FAIL" and "corrupt" in before.detail
+    assert "moves it aside" in before.detail and "writable" not in before.detail
+
+    with caplog.at_level(logging.WARNING, logger="bot.store"):
+        app = await start_bot(fake_api, bot_engine, path)
+    try:
+        user = fake_api.new_user()
+        since = fake_api.mark()
+        fake_api.send_text(user, QUESTION)
+        call = await fake_api.wait_for(
+            "sendMessage", lambda c: c["chat_id"] == user["id"], since=since
+        )
+        assert "<blockquote" in call["text"] and buttons(call)  # saved in the fresh store
+    finally:
+        await stop_bot(app)
+    (aside,) = tmp_path.glob("bot.sqlite3.corrupt-*[0-9TZ]")
+    assert aside.read_bytes() == original  # kept as it was, for inspection or .recover
+    assert "moved aside to " + aside.name in caplog.text
+    assert check_store(settings).status == "ok"
