@@ -18,7 +18,7 @@ from typing import Any, Protocol, TypeVar
 
 from telegram.ext import Application, CallbackContext
 
-from bot.ratelimit import RateLimiter
+from bot.ratelimit import OncePerUser, RateLimiter
 from bot.render import Quote
 from bot.settings import BotSettings
 from bot.store import Store
@@ -44,6 +44,7 @@ class Services:
     limiter: RateLimiter
     inline_limiter: RateLimiter
     engine: EngineLike | None = None
+    votes: OncePerUser = field(default_factory=OncePerUser)  # one 👍/👎 per user and answer
     # IndexSettings -> FetchReport (index.fetch.fetch_all); None: updates only rebuild.
     fetcher: Callable[[Any], Any] | None = None
     rebuild_lock: asyncio.Lock = field(default_factory=asyncio.Lock)

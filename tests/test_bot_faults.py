@@ -3,6 +3,7 @@ corrupt store file, Telegram down at start, hostile callbacks. Nothing lost, the
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import errno
 import logging
@@ -141,3 +142,56 @@ async def test_a_corrupt_store_is_moved_aside_and_the_bot_keeps_answering(
     assert aside.read_bytes() == original  # kept as it was, for inspection or .recover
     assert "moved aside to " + aside.name in caplog.text
     assert check_store(settings).status == "ok"
+
+
+async def _answer(api: FakeBotApi, user: dict) -> tuple[Any, str]:
+    since = api.mark()
+    api.send_text(user, QUESTION)
+    call = await api.wait_for("sendMessage", lambda c: c["chat_id"] == user["id"], since=since)
+    (aid,) = {b["callback_data"].split(":")[1] for b in buttons(call) if "callback_data" in b}
+    return call, aid
+
+
+async def test_a_flood_of_button_presses_is_rate_limited_like_questions(
+    fake_api: FakeBotApi, bot_engine: Any, tmp_path: Path
+) -> None:
+    app = await start_bot(fake_api, bot_engine, tmp_path / "bot.sqlite3")  # burst 4
+    try:
+        user = fake_api.new_user()
+        first, aid = await _answer(fake_api, user)  # one token
+        since = fake_api.mark()
+        ids = [fake_api.press(user, first.result, f"m:{aid}:3") for _ in range(40)]
+        await fake_api.wait_for(
+            "answerCallbackQuery", lambda c: c["callback_query_id"] == ids[-1], since=since
+        )
+        await asyncio.sleep(1.0)
+        sent = fake_api.calls_of("sendMessage", lambda c: c["chat_id"] == user["id"], since)
+        assert 1 <= len(sent) <= 3  # the burst left after the question, then refusals
+        popups = fake_api.calls_of("answerCallbackQuery", since=since)
+        assert len(popups) == 40  # every press gets its spinner stopped
+        assert any("réessayez dans une minute" in (c.get("text") or "") for c in popups)
+        assert app.bot_data[KEY].store.counters()["rate_limited"] >= 37
+    finally:
+        await stop_bot(app)
+
+
+async def test_forged_votes_count_once_per_user_and_answer(
+    fake_api: FakeBotApi, bot_engine: Any, tmp_path: Path
+) -> None:
+    app = await start_bot(
+        fake_api, bot_engine, tmp_path / "bot.sqlite3", rate_limit_burst=100,
+        rate_limit_per_minute=600,
+    )  # fmt: skip
+    store = app.bot_data[KEY].store
+    try:
+        user, other = fake_api.new_user(), fake_api.new_user()
+        first, aid = await _answer(fake_api, user)
+        since = fake_api.mark()
+        ids = [fake_api.press(user, first.result, f"f:{aid}:u") for _ in range(30)]
+        ids += [fake_api.press(other, first.result, f"f:{aid}:u") for _ in range(5)]
+        ids += [fake_api.press(user, first.result, f"f:{aid}:d")]  # no changing sides either
+        await fake_api.wait_for("answerCallbackQuery", since=since, count=len(ids), timeout=20)
+        counters = store.counters()
+        assert (counters["feedback_up"], counters["feedback_down"]) == (2, 0)
+    finally:
+        await stop_bot(app)
