@@ -8,15 +8,19 @@ import contextlib
 import errno
 import logging
 import os
+import signal
+import socket
 import sqlite3
 import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from bot_fixtures import *  # noqa: F403  (fixtures)
-from bot_fixtures import start_bot, stop_bot
+from bot_fixtures import REPO, start_bot, stop_bot
 from fakebotapi import TOKEN, FakeBotApi
 
 from bot.check import check_store
@@ -195,3 +199,93 @@ async def test_forged_votes_count_once_per_user_and_answer(
         assert (counters["feedback_up"], counters["feedback_down"]) == (2, 0)
     finally:
         await stop_bot(app)
+
+
+# ----------------------------------------------------------------- Telegram down at start
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _bot_env(engine: Any, tmp_path: Path, base_url: str, token: str = TOKEN) -> dict[str, str]:
+    settings = engine.settings
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "WEBHOOK_"))}
+    env.update(
+        TELEGRAM_BOT_TOKEN=token,
+        TELEGRAM_API_BASE_URL=base_url,
+        EMBEDDING_MODEL=settings.embedding_model,
+        EMBEDDING_BACKEND=settings.embedding_backend,
+        CONTENT_DIR=str(settings.content_dir),
+        INDEX_DIR=str(settings.index_dir),
+        CACHE_DIR=str(settings.cache_dir),
+        STORE_PATH=str(tmp_path / "bot.sqlite3"),
+        REQUEST_TIMEOUT_SECONDS="2",
+        UPDATE_INTERVAL_MINUTES="0",
+        HEALTH_PORT="0",
+        PYTHONPATH=str(REPO),  # this checkout's bot, whatever is installed
+    )
+    return env
+
+
+async def test_telegram_down_at_start_the_bot_waits_then_answers(
+    bot_engine: Any, tmp_path: Path
+) -> None:
+    port = _free_port()
+    api = FakeBotApi(port=port)
+    env = _bot_env(bot_engine, tmp_path, api.base_url)
+    log_path = tmp_path / "bot.log"
+    with open(log_path, "wb") as log_file:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "bot"], cwd=tmp_path, env=env, stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while b"Telegram unreachable at start" not in log_path.read_bytes():
+            assert proc.poll() is None, log_path.read_text()
+            assert time.monotonic() < deadline, log_path.read_text()
+            await asyncio.sleep(0.2)
+        await api.start()  # Telegram is back
+        user = api.new_user()
+        since = api.mark()
+        api.send_text(user, QUESTION)
+        call = await api.wait_for(
+            "sendMessage", lambda c: c["chat_id"] == user["id"], since=since, timeout=90
+        )
+        assert "<blockquote" in call["text"]
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(30)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+        await api.stop()
+    start = log_path.read_text().split("Application started")[0]  # (PTB's shutdown may log)
+    assert "Telegram unreachable at start (" in start and "Telegram reached after" in start
+    assert "Traceback" not in start and TOKEN.split(":")[1] not in start
+
+
+def test_a_refused_token_at_start_exits_2_with_one_clear_line(
+    bot_engine: Any, tmp_path: Path
+) -> None:
+    async def serve_then_run() -> subprocess.CompletedProcess:
+        api = FakeBotApi()
+        await api.start()
+        try:
+            env = _bot_env(bot_engine, tmp_path, api.base_url, token="42:" + "y" * 30)
+            return await asyncio.to_thread(
+                subprocess.run, [sys.executable, "-m", "bot"], cwd=tmp_path, env=env,
+                capture_output=True, text=True, timeout=60,
+            )  # fmt: skip
+        finally:
+            await api.stop()
+
+    run = asyncio.run(serve_then_run())
+    out = run.stdout + run.stderr
+    assert run.returncode == 2, out
+    assert "Telegram refused the token: check TELEGRAM_BOT_TOKEN" in out
+    assert "Traceback" not in out and "y" * 30 not in out
