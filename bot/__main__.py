@@ -67,6 +67,10 @@ def run_telegram(settings: BotSettings) -> int:
         log.info("stopped before Telegram could be reached")
         return 0
     if settings.webhook_url:
+        from bot.webhook import guard_webhook_server
+
+        assert settings.webhook_secret is not None  # checked by BotSettings
+        guard_webhook_server(settings.webhook_secret.get_secret_value())
         log.info(
             "starting in webhook mode on %s:%d", settings.webhook_listen, settings.webhook_port
         )

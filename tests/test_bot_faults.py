@@ -18,15 +18,19 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 from bot_fixtures import *  # noqa: F403  (fixtures)
 from bot_fixtures import REPO, start_bot, stop_bot
 from fakebotapi import TOKEN, FakeBotApi
 
+from bot.__main__ import webhook_options
+from bot.app import build_application
 from bot.check import check_store
 from bot.services import KEY
 from bot.settings import BotSettings
 from bot.store import Store
+from bot.webhook import guard_webhook_server, unguard_webhook_server
 
 QUESTION = "vidéosurveillance algorithmique"
 
@@ -289,3 +293,61 @@ def test_a_refused_token_at_start_exits_2_with_one_clear_line(
     assert run.returncode == 2, out
     assert "Telegram refused the token: check TELEGRAM_BOT_TOKEN" in out
     assert "Traceback" not in out and "y" * 30 not in out
+
+
+# ----------------------------------------------------------------------------- webhook
+
+
+async def _raw_post(port: int, secret: str | None, length: int) -> bytes:
+    """Send only a POST's headers (declaring ``length`` body bytes); the server's answer, or
+    b"" when it waits for the body."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    head = "POST /tg/hook HTTP/1.1\r\nHost: bot\r\nContent-Type: application/json\r\n"
+    head += f"Content-Length: {length}\r\n"
+    head += f"X-Telegram-Bot-Api-Secret-Token: {secret}\r\n" if secret else ""
+    writer.write((head + "\r\n").encode())
+    await writer.drain()
+    try:
+        return await asyncio.wait_for(reader.read(200), 3)
+    except TimeoutError:
+        return b""
+    finally:
+        writer.close()
+
+
+async def test_the_webhook_refuses_a_body_before_reading_it(
+    fake_api: FakeBotApi, bot_engine: Any, tmp_path: Path
+) -> None:
+    port = _free_port()
+    settings = BotSettings(
+        telegram_bot_token=TOKEN, telegram_api_base_url=fake_api.base_url,
+        store_path=tmp_path / "bot.sqlite3", webhook_url="https://bot.example/tg/hook",
+        webhook_secret="s3cret_token-1", webhook_listen="127.0.0.1", webhook_port=port,
+    )  # fmt: skip
+    app = build_application(settings, bot_engine)
+    await app.initialize()
+    await app.start()
+    guard_webhook_server("s3cret_token-1")  # what `python -m bot` does in webhook mode
+    try:
+        await app.updater.start_webhook(**webhook_options(settings))
+        # 60 MB announced without the secret: refused on the headers, nothing read.
+        for secret in (None, "wrong"):
+            answer = await _raw_post(port, secret, 60_000_000)
+            assert answer.startswith(b"HTTP/1.1 400"), answer
+        # With the secret, a body past the cap is refused just as early.
+        assert (await _raw_post(port, "s3cret_token-1", 60_000_000)).startswith(b"HTTP/1.1 400")
+        # A real update still goes through.
+        user = fake_api.new_user()
+        update = {"update_id": 20_000, "message": fake_api.message(user, "/start")}
+        since = fake_api.mark()
+        async with aiohttp.ClientSession() as session:
+            headers = {"X-Telegram-Bot-Api-Secret-Token": "s3cret_token-1"}
+            url = f"http://127.0.0.1:{port}/tg/hook"
+            async with session.post(url, json=update, headers=headers) as resp:
+                assert resp.status == 200
+        await fake_api.wait_for("sendMessage", lambda c: c["chat_id"] == user["id"], since=since)
+    finally:
+        unguard_webhook_server()
+        await app.updater.stop()
+        await app.stop()
+        await app.shutdown()
