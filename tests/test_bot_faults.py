@@ -351,3 +351,46 @@ async def test_the_webhook_refuses_a_body_before_reading_it(
         await app.updater.stop()
         await app.stop()
         await app.shutdown()
+
+
+# ----------------------------------------------------------------------- invalid UTF-8
+
+BAD = "\ud800 vidéosurveillance\udc9b algorithmique \x9b\ud83d"  # lone halves, a C1 byte
+
+
+async def test_invalid_unicode_from_telegram_gets_an_answer(
+    fake_api: FakeBotApi, bot_engine: Any, tmp_path: Path
+) -> None:
+    app = await start_bot(fake_api, bot_engine, tmp_path / "bot.sqlite3")
+    try:
+        user = fake_api.new_user()
+        since = fake_api.mark()
+        fake_api.send_text(user, BAD)
+        call = await fake_api.wait_for(
+            "sendMessage", lambda c: c["chat_id"] == user["id"], since=since
+        )
+        assert "<blockquote" in call["text"] and "Désolé" not in call["text"]
+        query_id = fake_api.inline(user, BAD)
+        cards = await fake_api.wait_for(
+            "answerInlineQuery", lambda c: c["inline_query_id"] == query_id, since=since
+        )
+        assert cards["results"]
+        assert fake_api.bad_requests(since) == []
+    finally:
+        await stop_bot(app)
+
+
+def test_invalid_utf8_in_the_terminal_loses_no_line(bot_engine: Any, tmp_path: Path) -> None:
+    env = _bot_env(bot_engine, tmp_path, "http://127.0.0.1:9/bot", token="")
+    env["PYTHONIOENCODING"] = "utf-8:strict"  # a UTF-8 terminal's default (C locale: lenient)
+    stdin = b"caf\x9b \xff\xfe\n" + QUESTION.encode() + b"\n"
+    proc = subprocess.run(
+        [sys.executable, "-m", "bot"], input=stdin, capture_output=True, env=env, cwd=tmp_path,
+        timeout=300,
+    )  # fmt: skip
+    out, err = proc.stdout.decode(), proc.stderr.decode()
+    assert proc.returncode == 0, err[-2000:]
+    assert "Traceback" not in err and "Désolé" not in out  # the bad line: a plain answer
+    assert out.count("│ ") >= 1  # and the question after it was answered
+    first = bot_engine.search(QUESTION, k=9).results[0]
+    assert first.url in out
