@@ -394,3 +394,29 @@ def test_invalid_utf8_in_the_terminal_loses_no_line(bot_engine: Any, tmp_path: P
     assert out.count("│ ") >= 1  # and the question after it was answered
     first = bot_engine.search(QUESTION, k=9).results[0]
     assert first.url in out
+
+
+async def test_telegram_down_mid_run_the_bot_answers_when_it_is_back(
+    bot_engine: Any, tmp_path: Path
+) -> None:
+    api = FakeBotApi()
+    await api.start()
+    app = await start_bot(api, bot_engine, tmp_path / "bot.sqlite3")
+    try:
+        user = api.new_user()
+        since = api.mark()
+        api.send_text(user, QUESTION)
+        await api.wait_for("sendMessage", lambda c: c["chat_id"] == user["id"], since=since)
+        await api.stop()  # Telegram goes away for a few seconds
+        await asyncio.sleep(3)
+        back = FakeBotApi(port=api.port)
+        back._update_ids = api._update_ids  # Telegram's update ids go on after an outage
+        await back.start()
+        api = back
+        user = back.new_user()
+        back.send_text(user, QUESTION)
+        call = await back.wait_for("sendMessage", lambda c: c["chat_id"] == user["id"], timeout=30)
+        assert "<blockquote" in call["text"]
+    finally:
+        await stop_bot(app)
+        await api.stop()
