@@ -9,7 +9,6 @@ import errno
 import logging
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -23,6 +22,7 @@ import pytest
 from bot_fixtures import *  # noqa: F403  (fixtures)
 from bot_fixtures import REPO, start_bot, stop_bot
 from fakebotapi import TOKEN, FakeBotApi
+from test_bot_ops import free_port
 
 from bot.__main__ import webhook_options
 from bot.app import build_application
@@ -33,6 +33,15 @@ from bot.store import Store
 from bot.webhook import guard_webhook_server, unguard_webhook_server
 
 QUESTION = "vidéosurveillance algorithmique"
+
+
+async def ask(api: FakeBotApi, user: dict, text: str = QUESTION, timeout: float = 15) -> Any:
+    """Send ``text`` as ``user``; the bot's next message to them."""
+    since = api.mark()
+    api.send_text(user, text)
+    return await api.wait_for(
+        "sendMessage", lambda c: c["chat_id"] == user["id"], since=since, timeout=timeout
+    )
 
 
 def buttons(call: Any) -> list[dict]:
@@ -86,12 +95,8 @@ async def test_on_a_full_disk_the_answer_is_sent_without_its_buttons(
                 pages = db.execute("PRAGMA page_count").fetchone()[0]
                 db.execute(f"PRAGMA max_page_count = {pages}")
             user = fake_api.new_user()
-            since = fake_api.mark()
             with caplog.at_level(logging.WARNING, logger="bot.services"):
-                fake_api.send_text(user, QUESTION)
-                call = await fake_api.wait_for(
-                    "sendMessage", lambda c: c["chat_id"] == user["id"], since=since
-                )
+                call = await ask(fake_api, user)
             assert "<blockquote" in call["text"]  # the quotes went out
             assert "t.me/" not in call["text"] and buttons(call) == []  # nothing to share
             assert "Désolé" not in call["text"]
@@ -137,12 +142,7 @@ async def test_a_corrupt_store_is_moved_aside_and_the_bot_keeps_answering(
     with caplog.at_level(logging.WARNING, logger="bot.store"):
         app = await start_bot(fake_api, bot_engine, path)
     try:
-        user = fake_api.new_user()
-        since = fake_api.mark()
-        fake_api.send_text(user, QUESTION)
-        call = await fake_api.wait_for(
-            "sendMessage", lambda c: c["chat_id"] == user["id"], since=since
-        )
+        call = await ask(fake_api, fake_api.new_user())
         assert "<blockquote" in call["text"] and buttons(call)  # saved in the fresh store
     finally:
         await stop_bot(app)
@@ -153,9 +153,7 @@ async def test_a_corrupt_store_is_moved_aside_and_the_bot_keeps_answering(
 
 
 async def _answer(api: FakeBotApi, user: dict) -> tuple[Any, str]:
-    since = api.mark()
-    api.send_text(user, QUESTION)
-    call = await api.wait_for("sendMessage", lambda c: c["chat_id"] == user["id"], since=since)
+    call = await ask(api, user)
     (aid,) = {b["callback_data"].split(":")[1] for b in buttons(call) if "callback_data" in b}
     return call, aid
 
@@ -208,12 +206,6 @@ async def test_forged_votes_count_once_per_user_and_answer(
 # ----------------------------------------------------------------- Telegram down at start
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _bot_env(engine: Any, tmp_path: Path, base_url: str, token: str = TOKEN) -> dict[str, str]:
     settings = engine.settings
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "WEBHOOK_"))}
@@ -237,7 +229,7 @@ def _bot_env(engine: Any, tmp_path: Path, base_url: str, token: str = TOKEN) -> 
 async def test_telegram_down_at_start_the_bot_waits_then_answers(
     bot_engine: Any, tmp_path: Path
 ) -> None:
-    port = _free_port()
+    port = free_port()
     api = FakeBotApi(port=port)
     env = _bot_env(bot_engine, tmp_path, api.base_url)
     log_path = tmp_path / "bot.log"
@@ -254,11 +246,7 @@ async def test_telegram_down_at_start_the_bot_waits_then_answers(
             await asyncio.sleep(0.2)
         await api.start()  # Telegram is back
         user = api.new_user()
-        since = api.mark()
-        api.send_text(user, QUESTION)
-        call = await api.wait_for(
-            "sendMessage", lambda c: c["chat_id"] == user["id"], since=since, timeout=90
-        )
+        call = await ask(api, user, timeout=90)
         assert "<blockquote" in call["text"]
     finally:
         proc.send_signal(signal.SIGTERM)
@@ -318,7 +306,7 @@ async def _raw_post(port: int, secret: str | None, length: int) -> bytes:
 async def test_the_webhook_refuses_a_body_before_reading_it(
     fake_api: FakeBotApi, bot_engine: Any, tmp_path: Path
 ) -> None:
-    port = _free_port()
+    port = free_port()
     settings = BotSettings(
         telegram_bot_token=TOKEN, telegram_api_base_url=fake_api.base_url,
         store_path=tmp_path / "bot.sqlite3", webhook_url="https://bot.example/tg/hook",
@@ -365,10 +353,7 @@ async def test_invalid_unicode_from_telegram_gets_an_answer(
     try:
         user = fake_api.new_user()
         since = fake_api.mark()
-        fake_api.send_text(user, BAD)
-        call = await fake_api.wait_for(
-            "sendMessage", lambda c: c["chat_id"] == user["id"], since=since
-        )
+        call = await ask(fake_api, user, BAD)
         assert "<blockquote" in call["text"] and "Désolé" not in call["text"]
         query_id = fake_api.inline(user, BAD)
         cards = await fake_api.wait_for(
@@ -404,9 +389,7 @@ async def test_telegram_down_mid_run_the_bot_answers_when_it_is_back(
     app = await start_bot(api, bot_engine, tmp_path / "bot.sqlite3")
     try:
         user = api.new_user()
-        since = api.mark()
-        api.send_text(user, QUESTION)
-        await api.wait_for("sendMessage", lambda c: c["chat_id"] == user["id"], since=since)
+        await ask(api, user)
         await api.stop()  # Telegram goes away for a few seconds
         await asyncio.sleep(3)
         back = FakeBotApi(port=api.port)
@@ -414,8 +397,7 @@ async def test_telegram_down_mid_run_the_bot_answers_when_it_is_back(
         await back.start()
         api = back
         user = back.new_user()
-        back.send_text(user, QUESTION)
-        call = await back.wait_for("sendMessage", lambda c: c["chat_id"] == user["id"], timeout=30)
+        call = await ask(back, user, timeout=30)
         assert "<blockquote" in call["text"]
     finally:
         await stop_bot(app)

@@ -355,9 +355,9 @@ async def test_forged_callbacks_and_start_payloads(harness: Harness, question: s
         "x" * 64,
         f"f:{aid}:z",
     ]
-    for data in forged:
+    for data in forged:  # each from someone else: presses share the questions' rate limit
         since = api.mark()
-        query_id = api.press(user, first.result, data)
+        query_id = api.press(api.new_user(), first.result, data)
         notice = await api.wait_for(
             "answerCallbackQuery", lambda c, q=query_id: c["callback_query_id"] == q, since=since
         )
