@@ -31,6 +31,7 @@ def run_update(settings: IndexSettings) -> subprocess.CompletedProcess:
         "CACHE_DIR": str(settings.cache_dir),
         "EMBEDDING_MODEL": settings.embedding_model,
         "EMBEDDING_BACKEND": settings.embedding_backend,
+        "FETCH_ALLOW_PRIVATE_ADDRESSES": str(settings.fetch_allow_private_addresses).lower(),
     }
     return subprocess.run(
         [sys.executable, "-m", "index", "update", "--source", "La Quadrature du Net", "--quiet"],
