@@ -50,13 +50,27 @@ def fast_event_loop() -> asyncio.AbstractEventLoop:
     return uvloop.new_event_loop()
 
 
-def run_telegram(settings: BotSettings) -> None:
-    """Blocks until SIGINT/SIGTERM; PTB then stops polling, the jobs and the handlers."""
-    from bot.app import ALLOWED_UPDATES, build_application
+def run_telegram(settings: BotSettings) -> int:
+    """Blocks until SIGINT/SIGTERM; PTB then stops polling, the jobs and the handlers.
+    Waits for Telegram first when it cannot be reached; 2 when it refuses the token."""
+    from bot.app import ALLOWED_UPDATES, TokenRefused, build_application, wait_for_telegram
 
-    asyncio.set_event_loop(fast_event_loop())  # python-telegram-bot runs on the current loop
+    loop = fast_event_loop()
+    asyncio.set_event_loop(loop)  # python-telegram-bot runs on the current loop
     application = build_application(settings)
+    try:
+        loop.run_until_complete(wait_for_telegram(application))
+    except TokenRefused as exc:
+        log.error("%s", exc)
+        return 2
+    except KeyboardInterrupt:
+        log.info("stopped before Telegram could be reached")
+        return 0
     if settings.webhook_url:
+        from bot.webhook import guard_webhook_server
+
+        assert settings.webhook_secret is not None  # checked by BotSettings
+        guard_webhook_server(settings.webhook_secret.get_secret_value())
         log.info(
             "starting in webhook mode on %s:%d", settings.webhook_listen, settings.webhook_port
         )
@@ -64,6 +78,7 @@ def run_telegram(settings: BotSettings) -> None:
     else:
         log.info("starting in polling mode")
         application.run_polling(allowed_updates=ALLOWED_UPDATES)
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -114,8 +129,7 @@ def main(argv: list[str] | None = None) -> int:
             k=settings.results_per_question,
             retention_days=settings.answer_retention_days,
         )
-    run_telegram(settings)
-    return 0
+    return run_telegram(settings)
 
 
 if __name__ == "__main__":

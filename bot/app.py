@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 from telegram import BotCommand, BotCommandScopeDefault, LinkPreviewOptions, Update
 from telegram.constants import ParseMode
+from telegram.error import InvalidToken, NetworkError, RetryAfter
 from telegram.ext import AIORateLimiter, Application, ContextTypes, Defaults
 
 from bot import handlers
@@ -103,6 +104,41 @@ def build_application(
     application.bot_data["engine_factory"] = engine_factory
     handlers.register(application, settings.admin_user_ids)
     return application
+
+
+class TokenRefused(RuntimeError):
+    """Telegram refused the token at start: no retry can help."""
+
+
+async def wait_for_telegram(
+    application: Application, *, first_delay: float = 1.0, max_delay: float = 60.0
+) -> None:
+    """Initialise the application (its getMe), retrying while Telegram cannot be reached,
+    with a doubling delay and one clear log line per try, instead of exiting with a
+    traceback: a bot started before the network (or during an outage) comes up by itself."""
+    delay, attempt = first_delay, 1
+    while True:
+        try:
+            await application.initialize()
+        except InvalidToken as exc:
+            raise TokenRefused(
+                "Telegram refused the token: check TELEGRAM_BOT_TOKEN (@BotFather /token)"
+            ) from exc
+        except (NetworkError, RetryAfter) as exc:  # TimedOut is a NetworkError
+            wait = max(delay, float(getattr(exc, "retry_after", 0) or 0))
+            log.warning(
+                "Telegram unreachable at start (%s: %s); try %d, next in %.0f s",
+                type(exc).__name__,
+                exc,
+                attempt,
+                wait,
+            )
+            await asyncio.sleep(wait)
+            delay, attempt = min(max_delay, delay * 2), attempt + 1
+        else:
+            if attempt > 1:
+                log.info("Telegram reached after %d tries", attempt)
+            return
 
 
 async def _post_init(application: Application) -> None:

@@ -19,6 +19,7 @@ from typing import TextIO
 from urllib.parse import urlsplit
 
 from bot.settings import BotSettings, SettingsError, load_settings
+from bot.store import damage
 
 OK, FAIL, SKIP = "ok", "FAIL", "skip"
 TELEGRAM_TIMEOUT = 5.0
@@ -111,6 +112,12 @@ def check_model(index_settings, manifest) -> Check:
 def check_store(settings: BotSettings) -> Check:
     """The SQLite store can take a write lock (share links and counters live there)."""
     path = Path(settings.store_path)
+    why = damage(path)
+    if why:
+        return Check(
+            FAIL, "store", f"{path} is corrupt ({why}): the bot moves it aside (renamed "
+            f"{path.name}.corrupt-<time>, kept) and starts a fresh store at its next start"
+        )  # fmt: skip
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         db = sqlite3.connect(str(path), timeout=5)
@@ -156,16 +163,27 @@ def check_telegram(settings: BotSettings, get: Callable | None = None) -> Check:
             FAIL, "telegram", f"Bot API unreachable ({type(exc).__name__}): check the network "
             "and TELEGRAM_API_BASE_URL"
         )  # fmt: skip
-    if resp.status_code in (401, 404):
-        return Check(
-            FAIL, "telegram", f"the Bot API refused the token ({resp.status_code}): "
-            "check TELEGRAM_BOT_TOKEN (@BotFather /token)"
-        )  # fmt: skip
     try:
         data = resp.json()
         me = data["result"] if data.get("ok") else None
+        code = data.get("error_code")  # only the Bot API answers with its own error_code
     except (ValueError, KeyError, AttributeError):
-        me = None
+        me, code = None, None
+    if code is None and resp.status_code != 200:
+        return Check(
+            FAIL, "telegram", f"TELEGRAM_API_BASE_URL answers HTTP {resp.status_code} without "
+            "the Bot API's JSON: not a Bot API server (a wrong URL, or a proxy in the way?)"
+        )  # fmt: skip
+    if code == 401:
+        return Check(
+            FAIL, "telegram", "the Bot API refused the token (401): check TELEGRAM_BOT_TOKEN "
+            "(@BotFather /token)"
+        )  # fmt: skip
+    if code == 404:  # Telegram's answer to a malformed token and to a wrong path alike
+        return Check(
+            FAIL, "telegram", "the Bot API knows no such bot or method (404): check the token's "
+            "form (digits:letters) and the path of TELEGRAM_API_BASE_URL (…/bot)"
+        )  # fmt: skip
     if resp.status_code != 200 or not me:
         return Check(FAIL, "telegram", f"unexpected getMe answer (HTTP {resp.status_code})")
     inline = (

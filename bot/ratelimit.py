@@ -1,4 +1,4 @@
-"""Per-user token bucket, in memory only.
+"""Per-user token bucket, and one-vote-per-user memory, in memory only.
 
 Keys are salted hashes of the user id (or of a web client's address), with a salt drawn at
 start and never written anywhere: the limiter can tell two users apart for a minute without
@@ -64,3 +64,28 @@ class RateLimiter:
             del self._buckets[key]
         if len(self._buckets) >= self.max_keys:
             self._buckets.clear()
+
+
+class OncePerUser:
+    """Remembers that a user did something about an item (voted on an answer), as a salted
+    hash of both, so a forged or repeated press cannot count twice. In memory: a restart
+    forgets (a vote may then count again once), and the oldest entries go past ``max_keys``."""
+
+    def __init__(self, max_keys: int = 200_000) -> None:
+        self.max_keys = max_keys
+        self._salt = os.urandom(16)
+        self._seen: dict[bytes, None] = {}  # insertion-ordered: the oldest first
+
+    def first(self, user_id: int | None, item: str) -> bool:
+        """True the first time ``user_id`` does ``item``; False afterwards (and with no user)."""
+        if user_id is None:
+            return False
+        key = hashlib.blake2b(
+            f"{user_id}\0{item}".encode(), key=self._salt, digest_size=16
+        ).digest()
+        if key in self._seen:
+            return False
+        if len(self._seen) >= self.max_keys:
+            del self._seen[next(iter(self._seen))]
+        self._seen[key] = None
+        return True

@@ -17,6 +17,7 @@ from html.parser import HTMLParser
 from typing import Any, Protocol
 
 from bot.texts import Lang, format_date, text
+from index.clean import clean_text as valid_text
 
 MAX_MESSAGE = 4096  # Telegram's limit, after entity parsing
 PAGE_SIZE = 3
@@ -94,7 +95,10 @@ def esc(value: str) -> str:
 
 
 def clean_text(value: str) -> str:
-    """Drop control and invisible formatting characters; tidy whitespace."""
+    """Valid UTF-8 first (lone surrogates, undecodable bytes: ``index.clean_text``), then
+    no control or invisible formatting characters; tidy whitespace. Every text from outside
+    (Telegram messages, inline queries, the terminal) passes here."""
+    value = valid_text(value)
     value = _CONTROL_RE.sub(" ", value.replace("\r\n", "\n").replace("\t", " "))
     value = re.sub(r"[ \u00a0]{2,}", " ", value)
     value = re.sub(r"\n\s*\n\s*\n+", "\n\n", value)

@@ -10,6 +10,7 @@ import asyncio
 import datetime as dt
 import functools
 import logging
+import sqlite3
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -17,7 +18,8 @@ from typing import Any, Protocol, TypeVar
 
 from telegram.ext import Application, CallbackContext
 
-from bot.ratelimit import RateLimiter
+from bot.ratelimit import OncePerUser, RateLimiter
+from bot.render import Quote
 from bot.settings import BotSettings
 from bot.store import Store
 
@@ -42,6 +44,7 @@ class Services:
     limiter: RateLimiter
     inline_limiter: RateLimiter
     engine: EngineLike | None = None
+    votes: OncePerUser = field(default_factory=OncePerUser)  # one 👍/👎 per user and answer
     # IndexSettings -> FetchReport (index.fetch.fetch_all); None: updates only rebuild.
     fetcher: Callable[[Any], Any] | None = None
     rebuild_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -62,6 +65,17 @@ class Services:
         """Run a store call off the event loop, on the store's thread."""
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self.store_thread, functools.partial(call, *args))
+
+    async def save_answer(self, quotes: list[Quote]) -> str | None:
+        """Keep an answer's quotes for its buttons; ``None`` when the store cannot (full disk,
+        read-only or damaged file): the answer is then sent without them, never lost."""
+        try:
+            return await self.in_store(self.store.save_answer, quotes)
+        except (sqlite3.Error, OSError) as exc:
+            logging.getLogger(__name__).warning(
+                "answer not saved (%s: %s): sent without its buttons", type(exc).__name__, exc
+            )
+            return None
 
     async def count(self, name: str, n: int = 1) -> None:
         """Bump an anonymous counter without blocking the loop; never fails a reply."""

@@ -4,7 +4,8 @@ Buttons and share links must keep working after a restart, so an answer's quotes
 under a short id derived from their content (the same answer always gets the same id, and an
 id reveals nothing). By design there is no column for a user id, a chat id or a question.
 Calls are short and synchronous; the bot runs them on a thread of their own
-(``Services.in_store``).
+(``Services.in_store``). A damaged file is moved aside (renamed, never deleted) and a fresh
+store takes its place: old share links stop working, the bot keeps answering.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import base64
 import datetime as dt
 import hashlib
 import json
+import logging
 import re
 import sqlite3
 import threading
@@ -20,6 +22,8 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from bot.render import Quote
+
+log = logging.getLogger(__name__)
 
 ID_LENGTH = 11  # 64 bits of urlsafe base64: short enough for callback data and /start links
 ID_RE = re.compile(r"^[A-Za-z0-9_-]{11}$")
@@ -72,6 +76,52 @@ def _today() -> str:
     return dt.datetime.now(dt.UTC).date().isoformat()
 
 
+# SQLITE_CORRUPT, SQLITE_NOTADB: the file is damaged (other errors: locks, rights, disk).
+_DAMAGED = {sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB}
+
+
+def damage(path: Path | str) -> str | None:
+    """Why the store file at ``path`` is damaged, or ``None`` (absent, fine, or unreadable for
+    another reason: that one is not ours to repair). Opens it read-only."""
+    path = Path(path)
+    if str(path) == ":memory:" or not path.is_file():
+        return None
+    try:
+        db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=5)
+        try:
+            rows = db.execute("PRAGMA quick_check").fetchall()
+        finally:
+            db.close()
+    except sqlite3.DatabaseError as exc:
+        if getattr(exc, "sqlite_errorcode", None) in _DAMAGED:
+            return str(exc)
+        return None
+    problems = [str(r[0]) for r in rows if r[0] != "ok"]
+    return "; ".join(problems[:3]) or None
+
+
+def aside_name(path: Path) -> Path:
+    """Where a damaged store goes: beside it, with the time (UTC) in its name."""
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    return path.with_name(f"{path.name}.corrupt-{stamp}")
+
+
+def move_aside(path: Path) -> Path:
+    """Rename the damaged store (and its -wal/-shm companions) out of the way; kept for
+    inspection or repair (``sqlite3 FILE .recover``)."""
+    target = aside_name(path)
+    n = 1
+    while target.exists():
+        n += 1
+        target = target.with_name(f"{aside_name(path).name}-{n}")
+    for suffix in ("-wal", "-shm"):
+        companion = path.with_name(path.name + suffix)
+        if companion.exists():
+            companion.rename(target.with_name(target.name + suffix))
+    path.rename(target)
+    return target
+
+
 class Store:
     """Thread-safe wrapper around one SQLite connection (WAL, so readers never block)."""
 
@@ -80,6 +130,16 @@ class Store:
         if str(path) != ":memory:":
             self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
+        why = damage(self.path)
+        if why:
+            target = move_aside(self.path)
+            log.warning(
+                "store %s is damaged (%s): moved aside to %s, starting a fresh one "
+                "(earlier share links stop working)",
+                self.path,
+                why,
+                target.name,
+            )
         self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
         with self._lock:
             self._db.execute("PRAGMA journal_mode=WAL")

@@ -6,6 +6,7 @@ Useful to try the corpus without Telegram. Reads one question per line until EOF
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
 from collections.abc import Callable
@@ -113,7 +114,12 @@ def run_terminal(
     retention_days: int = 365,
 ) -> int:
     """Loop until EOF or ``quit``; returns the exit status."""
-    stdin = stdin or sys.stdin
+    if stdin is None:
+        stdin = sys.stdin
+        # Bytes that are not UTF-8 reach clean_text (as U+DC80..U+DCFF) instead of ending
+        # the loop with a UnicodeDecodeError: one bad line must not drop the next ones.
+        with contextlib.suppress(AttributeError, ValueError):
+            stdin.reconfigure(errors="surrogateescape")  # type: ignore[attr-defined]
     stdout = stdout or sys.stdout
     interactive = stdin.isatty()
     print(

@@ -62,3 +62,8 @@ class IndexSettings(BaseSettings):
         le=1.0,
         description="Share of the reranker in the final order (the rest: the fused score).",
     )
+    fetch_allow_private_addresses: bool = Field(
+        False,
+        description="Let the fetcher reach loopback, private, link-local and other non-public "
+        "addresses (tests, intranet sources). Off: a feed cannot steer it to internal services.",
+    )

@@ -44,6 +44,7 @@ from index.corpus import articles_dir, mark_refreshed, save_article
 from index.importers.feed import FeedEntry, FeedError, article_from_entry, parse_feed
 from index.importers.html import ExtractionError, article_from_html
 from index.types import Article
+from index.urlguard import URLRefused, check_peer, check_url, explicit_port
 
 log = logging.getLogger(__name__)
 
@@ -426,18 +427,21 @@ _RETRY_STATUS = {429, 500, 502, 503, 504}
 
 class PoliteClient:
     """GET with our User-Agent, timeouts, bounded retries with backoff, per-host pacing,
-    capped streamed bodies, and redirects checked hop by hop (http/https, allowed hosts)."""
+    capped streamed bodies, and every URL, redirect hops included, through
+    :func:`index.urlguard.check_url` (no loopback, private or metadata address: SSRF)."""
 
     def __init__(
         self,
         client: httpx.Client,
         options: FetchOptions,
         *,
+        allow_private: bool = False,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.client = client
         self.options = options
+        self.allow_private = allow_private
         self.sleep = sleep
         self.clock = clock
         self._last: dict[str, float] = {}
@@ -452,14 +456,18 @@ class PoliteClient:
         max_bytes: int,
         headers: dict[str, str] | None = None,
         allowed: Callable[[str], bool] | None = None,
+        ports: set[int] | frozenset[int] = frozenset(),
     ) -> _Response:
-        """Follow up to ``max_redirects`` hops; raises :class:`_Failure`."""
-        for _ in range(self.options.max_redirects + 1):
-            parts = urlsplit(url)
-            if parts.scheme not in ("http", "https") or not parts.hostname:
-                raise _Failure(f"not an http(s) URL: {url}", transient=False)
-            if allowed is not None and not allowed(url):
-                raise _Failure(f"redirected off the source's site to {url}", transient=False)
+        """Follow up to ``max_redirects`` hops, each one guarded (``allowed`` hosts, 80/443 or
+        ``ports``); raises :class:`_Failure`."""
+        for hop in range(self.options.max_redirects + 1):
+            try:
+                check_url(
+                    url, allow_private=self.allow_private, allowed_host=allowed, extra_ports=ports
+                )
+            except URLRefused as exc:
+                what = "redirect refused" if hop else "refused"
+                raise _Failure(f"{what}: {exc}", transient=False) from exc
             resp = self._with_retries(url, headers or {}, max_bytes)
             location = resp.headers.get("location")
             if resp.status in (301, 302, 303, 307, 308) and location:
@@ -511,6 +519,12 @@ class PoliteClient:
             with self.client.stream(
                 "GET", url, headers=sent, timeout=self.options.timeout, follow_redirects=False
             ) as r:
+                stream = r.extensions.get("network_stream")
+                peer = stream.get_extra_info("server_addr") if stream is not None else None
+                try:
+                    check_peer(peer[0] if peer else None, allow_private=self.allow_private)
+                except URLRefused as exc:
+                    raise _Failure(f"refused: {exc}", transient=False) from exc
                 resp = _Response(str(r.url), r.status_code, r.headers)
                 if r.status_code != 200:
                     return resp  # status only; a 304/4xx/5xx body is of no use
@@ -537,7 +551,12 @@ class PoliteClient:
                 f"connection error ({type(exc).__name__}: {exc})", transient=True
             ) from exc
 
-    def robots_allow(self, url: str) -> bool:
+    def robots_allow(
+        self,
+        url: str,
+        allowed: Callable[[str], bool] | None = None,
+        ports: set[int] | frozenset[int] = frozenset(),
+    ) -> bool:
         """robots.txt verdict for our agent; an unreachable or absent file allows."""
         if not self.options.respect_robots:
             return True
@@ -546,7 +565,9 @@ class PoliteClient:
         if origin not in self._robots:
             parser: urllib.robotparser.RobotFileParser | None = None
             try:
-                resp = self.get(origin + "/robots.txt", max_bytes=500_000)
+                resp = self.get(
+                    origin + "/robots.txt", max_bytes=500_000, allowed=allowed, ports=ports
+                )
                 if resp.status == 200:
                     parser = urllib.robotparser.RobotFileParser()
                     parser.parse(resp.body.decode("utf-8", "replace").splitlines())
@@ -617,7 +638,12 @@ class _Run:
         saved = self.state.feeds.get(src.feed)
         headers = {} if self.options.force else _conditional(saved)
         try:
-            resp = self.http.get(src.feed, headers=headers, max_bytes=self.options.max_feed_bytes)
+            resp = self.http.get(
+                src.feed,
+                headers=headers,
+                max_bytes=self.options.max_feed_bytes,
+                ports=explicit_port(src.feed),
+            )
             if resp.status == 304:
                 rep.feed_status = "not modified"
                 return rep
@@ -723,14 +749,15 @@ class _Run:
             raise _Failure(
                 f"page limit reached (max_pages={self.options.max_pages}); next run", transient=True
             )
-        if not self.http.robots_allow(url):
+        ports = explicit_port(src.feed)
+        if not self.http.robots_allow(url, src.allows, ports):
             raise _Failure("disallowed by robots.txt", transient=False)
         self.pages_left -= 1
         rep.page_requests += 1
         have_file = bool(seen and seen.get("id") and self._path(seen["id"]).exists())
         headers = _conditional(seen) if have_file and not self.options.force else {}
         resp = self.http.get(
-            url, headers=headers, max_bytes=self.options.max_bytes, allowed=src.allows
+            url, headers=headers, max_bytes=self.options.max_bytes, allowed=src.allows, ports=ports
         )
         if resp.status == 304 and headers:
             return None
@@ -779,7 +806,8 @@ def fetch_all(
         if client is None:
             client = stack.enter_context(httpx.Client(http2=False))
         state = FetchState.load(state_path)
-        run = _Run(settings, PoliteClient(client, options), state, options, since)
+        http = PoliteClient(client, options, allow_private=settings.fetch_allow_private_addresses)
+        run = _Run(settings, http, state, options, since)
         try:
             for src in chosen:
                 try:

@@ -218,7 +218,8 @@ class Engine:
             )
         self.reranker = reranker
         self._snap = snapshot
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the query cache and the snapshot swap: brief holds
+        self._reload_lock = threading.Lock()  # one reload at a time; searches never wait on it
         self._qcache: OrderedDict[str, np.ndarray] = OrderedDict()
         self.params: FusionParams = params_for(embedder.spec.name, embedder.model_id)
         self.family = family_for(embedder.spec.name, embedder.model_id)
@@ -276,7 +277,9 @@ class Engine:
         version = current_version(self.settings.index_dir)
         if not version or version == self._snap.manifest.version:
             return False
-        with self._lock:
+        # Loading (checksums, arrays) takes seconds at 100k passages: it runs outside the lock
+        # that searches take, and only the swap happens under it.
+        with self._reload_lock:
             if version == self._snap.manifest.version:
                 return False
             try:
@@ -289,7 +292,8 @@ class Engine:
                     "new index version refused, keeping %s: %s", self._snap.manifest.version, exc
                 )
                 return False
-            self._snap = snap
+            with self._lock:
+                self._snap = snap
             del snap
             _settle_memory()
             log.info("switched to index version %s", version)

@@ -142,3 +142,40 @@ async def harness(
 
 def sent_to(chat_id: int) -> Callable[[Call], bool]:
     return lambda c: c.get("chat_id") == chat_id
+
+
+NEW_ARTICLE_QUESTION = "Où la mairie de Montpellier installe-t-elle des capteurs sonores ?"
+
+
+def own_engine(tmp_path: Path, index_settings: Any, embedder: Any) -> Any:
+    """A real engine over a copy of the test corpus, that a test may rebuild and change
+    (the session engine is shared); vectors come from the session's embedding cache."""
+    from index.config import IndexSettings
+    from index.search import Engine
+
+    content = tmp_path / "content"
+    shutil.copytree(index_settings.content_dir, content, ignore=shutil.ignore_patterns(".*"))
+    settings = IndexSettings(
+        content_dir=content, index_dir=tmp_path / "index", cache_dir=index_settings.cache_dir,
+        embedding_model="minilm", embedding_backend=index_settings.embedding_backend,
+    )  # fmt: skip
+    return Engine.open(settings, embedder)
+
+
+def add_article(content_dir: Path) -> str:
+    """Save one new article (what a fetch would bring); returns its id."""
+    import datetime as dt
+
+    from index.article import article_id
+    from index.corpus import save_article
+    from index.types import Article
+
+    url = "https://example.org/2024/05/02/capteurs-sonores-montpellier/"
+    article = Article(
+        id=article_id(url), title="Capteurs sonores à Montpellier", date=dt.date(2024, 5, 2),
+        url=url, source="Test", lang="fr",
+        body="La mairie de Montpellier installe des capteurs sonores dans le quartier de "
+        "l’Écusson.\n\nCes micros détectent les cris et alertent la police municipale.",
+    )  # fmt: skip
+    assert save_article(content_dir, article) == "added"
+    return article.id

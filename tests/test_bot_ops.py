@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import socket
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import aiohttp
 import pytest
 from bot_fixtures import *  # noqa: F403  (fixtures)
-from bot_fixtures import REQUEST_TIMEOUT, Harness
+from bot_fixtures import NEW_ARTICLE_QUESTION, REQUEST_TIMEOUT, Harness, add_article, own_engine
 from fakebotapi import TOKEN, FakeBotApi
 
 from bot.__main__ import webhook_options
@@ -97,23 +98,39 @@ class RebuildingEngine:
         return getattr(self.engine, name)
 
 
-async def test_reindex_for_admins(harness: Harness, bot_engine: Any) -> None:
+async def test_reindex_for_admins(
+    harness: Harness, bot_engine: Any, index_settings: Any, embedder: Any, tmp_path: Path
+) -> None:
+    """The real build, on a copy of the test corpus: a new article becomes quotable."""
     svc = harness.app.bot_data[KEY]
-    fake = RebuildingEngine(bot_engine)
-    svc.engine = fake
+    engine = own_engine(tmp_path, index_settings, embedder)
+    svc.engine = engine
     try:
         api = harness.api
-        admin = api.new_user(uid=4242)
+        admin, someone = api.new_user(uid=4242), api.new_user()
+        add_article(engine.settings.content_dir)
+        before = engine.info()
+        refused = await harness.ask(someone, "/reindex")  # not an admin: an unknown command
+        assert "Je ne connais pas cette commande" in refused["text"]
+        assert engine.info().version == before.version
         since = api.mark()
         api.send_text(admin, "/reindex")
         done = await api.wait_for("sendMessage", lambda c: "<pre>" in c["text"], since=since)
-        assert "3 articles, 0 changed &lt;ok&gt; &amp; done" in done["text"]
-        assert fake.rebuilds == 1
-        fake.fail = True
+        after = engine.info()
+        assert after.version != before.version and after.articles == before.articles + 1
+        assert f"index {after.version}: {after.articles} articles" in done["text"]
+        answer = await harness.ask(api.new_user(), NEW_ARTICLE_QUESTION)
+        assert "Capteurs sonores à Montpellier" in answer["text"]
+        # A build that cannot write: the reply names the error's type, the old index serves.
+        index_dir = Path(engine.settings.index_dir)
+        index_dir.rename(index_dir.with_name("index.moved"))
+        index_dir.write_text("not a folder")
         since = api.mark()
         api.send_text(admin, "/reindex")
         failed = await api.wait_for("sendMessage", lambda c: "échoué" in c["text"], since=since)
-        assert "OSError" in failed["text"] and "disk full" not in failed["text"]
+        assert "Error" in failed["text"] and str(tmp_path) not in failed["text"]
+        assert engine.info().version == after.version
+        assert (await harness.ask(api.new_user(), NEW_ARTICLE_QUESTION))["text"] == answer["text"]
     finally:
         svc.engine = bot_engine
 

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import shutil
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -128,8 +132,22 @@ async def test_telegram_check_against_the_bot_api(
         telegram_bot_token="42:" + "x" * 30, telegram_api_base_url=fake_api.base_url
     )
     check = await asyncio.to_thread(check_telegram, wrong)
-    assert check.status == "FAIL" and "TELEGRAM_BOT_TOKEN" in check.detail
+    assert check.status == "FAIL" and "refused the token (401)" in check.detail
     assert "x" * 30 not in check.line()
+    # A 404 is not "token refused": the Bot API's own 404, or no Bot API at all.
+    path = BotSettings(
+        telegram_bot_token=TOKEN,
+        telegram_api_base_url=fake_api.base_url.replace("/bot", "/api/bot"),
+    )
+    check = await asyncio.to_thread(check_telegram, path)
+    assert check.status == "FAIL" and "refused" not in check.detail
+    assert "no such bot or method (404)" in check.detail and "TELEGRAM_API_BASE_URL" in check.detail
+    with plain_http_server() as base:
+        other = BotSettings(telegram_bot_token=TOKEN, telegram_api_base_url=base + "/bot")
+        check = await asyncio.to_thread(check_telegram, other)
+    assert check.status == "FAIL" and "refused" not in check.detail
+    assert "HTTP 404 without the Bot API's JSON: not a Bot API server" in check.detail
+    assert TOKEN not in check.line()
     down = BotSettings(telegram_bot_token=TOKEN, telegram_api_base_url="http://127.0.0.1:9/bot")
     check = await asyncio.to_thread(check_telegram, down)
     assert check.status == "FAIL" and "unreachable" in check.detail and TOKEN not in check.line()
@@ -140,6 +158,27 @@ async def test_telegram_check_against_the_bot_api(
     assert code == 0, lines
     assert lines[5].startswith("ok  telegram: @")
     assert TOKEN.split(":")[1] not in "\n".join(lines)
+
+
+@contextlib.contextmanager
+def plain_http_server() -> Iterator[str]:
+    """A web server that is not the Bot API (a proxy's or a site's 404 page)."""
+
+    class NotFound(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_error(404)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), NotFound)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def test_telegram_url_placeholder() -> None:

@@ -16,7 +16,7 @@ from typing import Any
 import aiohttp
 import pytest
 from bot_fixtures import *  # noqa: F403  (fixtures)
-from bot_fixtures import Harness, start_bot, stop_bot
+from bot_fixtures import NEW_ARTICLE_QUESTION, Harness, add_article, own_engine, start_bot, stop_bot
 from fakebotapi import TOKEN, FakeBotApi
 
 from bot.app import build_application, update_job
@@ -200,32 +200,46 @@ def test_fetcher_defaults(bot_engine: Any, tmp_path: Path) -> None:
         app.bot_data[KEY].store.close()
 
 
-async def test_update_command_and_apropos_date(harness: Harness, bot_engine: Any) -> None:
+async def test_update_command_and_apropos_date(
+    harness: Harness, bot_engine: Any, index_settings: Any, embedder: Any, tmp_path: Path
+) -> None:
+    """/update fetches (a fetcher that brings one article), then the real build indexes it."""
     svc = harness.app.bot_data[KEY]
     api = harness.api
-    admin = api.new_user(uid=4242)
-    marker = Path(bot_engine.settings.content_dir) / REFRESHED_FILE
+    admin, someone = api.new_user(uid=4242), api.new_user()
+    engine = own_engine(tmp_path, index_settings, embedder)
+    svc.engine = engine
+    marker = Path(engine.settings.content_dir) / REFRESHED_FILE
     fetched: list[Any] = []
-    svc.fetcher = lambda s: fetched.append(s) or FakeFetchReport()
-    real_rebuild = bot_engine.rebuild
-    bot_engine.rebuild = lambda: SimpleNamespace(summary=lambda: "rebuilt <ok>")
+
+    def fetcher(settings: Any) -> FakeFetchReport:
+        fetched.append(settings)
+        add_article(settings.content_dir)
+        return FakeFetchReport(added=1, updated=0, unchanged=5, skipped=[])
+
+    svc.fetcher = fetcher
+    before = engine.info()
     try:
-        since = api.mark()
-        api.send_text(api.new_user(), "/update")  # not an admin: nothing
+        refused = await harness.ask(someone, "/update")  # not an admin: an unknown command
+        assert "Je ne connais pas cette commande" in refused["text"]
+        assert fetched == [] and not marker.exists()
         since = api.mark()
         api.send_text(admin, "/update")
         done = await api.wait_for("sendMessage", lambda c: "<pre>" in c["text"], since=since)
-        assert "fetch: 2 added" in done["text"] and "rebuilt &lt;ok&gt;" in done["text"]
-        assert len(fetched) == 1 and marker.exists()
+        after = engine.info()
+        assert "fetch: 1 added" in done["text"] and after.articles == before.articles + 1
+        assert f"index {after.version}: {after.articles} articles" in done["text"]
+        assert fetched == [engine.settings] and marker.exists()
+        answer = await harness.ask(api.new_user(), NEW_ARTICLE_QUESTION)
+        assert "Capteurs sonores à Montpellier" in answer["text"]
         mark_refreshed(marker.parent, dt.datetime(2026, 3, 1, 8, 30, tzinfo=dt.UTC))
         about = await harness.ask(api.new_user(), "/apropos")
         assert "Corpus mis à jour le : 1er mars 2026" in about["text"]
         about = await harness.ask(api.new_user("en"), "/about")
         assert "Corpus refreshed on: March 1, 2026" in about["text"]
     finally:
-        bot_engine.rebuild = real_rebuild
+        svc.engine = bot_engine
         svc.fetcher = None
-        marker.unlink(missing_ok=True)
 
 
 # ------------------------------------------------------------------------ logs

@@ -31,6 +31,7 @@ def run_update(settings: IndexSettings) -> subprocess.CompletedProcess:
         "CACHE_DIR": str(settings.cache_dir),
         "EMBEDDING_MODEL": settings.embedding_model,
         "EMBEDDING_BACKEND": settings.embedding_backend,
+        "FETCH_ALLOW_PRIVATE_ADDRESSES": str(settings.fetch_allow_private_addresses).lower(),
     }
     return subprocess.run(
         [sys.executable, "-m", "index", "update", "--source", "La Quadrature du Net", "--quiet"],
@@ -50,6 +51,7 @@ async def test_update_then_the_bot_quotes_the_new_post(
     settings = IndexSettings(
         content_dir=content, index_dir=tmp_path / "index", cache_dir=index_settings.cache_dir,
         embedding_model="minilm", embedding_backend=index_settings.embedding_backend,
+        fetch_allow_private_addresses=True,  # the fixture site is on 127.0.0.1
     )  # fmt: skip
     write_sources(settings, site, ("La Quadrature du Net", "/lqdn/feed/"))
     engine = Engine.open(settings, embedder)

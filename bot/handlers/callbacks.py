@@ -1,8 +1,9 @@
 """Buttons: "more passages" and 👍/👎.
 
 Callback data is parsed strictly; anything else (old layouts, forged data) gets a polite
-notice in the answerCallbackQuery popup and nothing more. Feedback only bumps anonymous
-counters.
+notice in the answerCallbackQuery popup and nothing more. Presses share the questions' rate
+limit (a flood of "more" would be a flood of messages), and a user's vote on an answer counts
+once. Feedback only bumps anonymous counters.
 """
 
 from __future__ import annotations
@@ -29,6 +30,14 @@ async def on_callback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     data = query.data or ""
     svc = services(context)
     message = query.message if isinstance(query.message, Message) else None
+    user_id = query.from_user.id if query.from_user else None
+    allowed, first_refusal = svc.limiter.check(user_id)  # the questions' own limiter
+    if not allowed:
+        await svc.count("rate_limited")
+        if first_refusal:
+            log.info("button press refused by the rate limit")
+        await quietly(lambda: query.answer(text(lang, "rate_limited_button")))
+        return
 
     more = parse_more(data)
     if more is not None and message is not None:
@@ -50,6 +59,9 @@ async def on_callback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         quotes = await svc.in_store(svc.store.get_answer, aid)
         if not quotes:
             await quietly(lambda: query.answer(text(lang, "callback_invalid")))
+            return
+        if not svc.votes.first(user_id, aid):
+            await quietly(lambda: query.answer(text(lang, "feedback_already")))
             return
         await svc.count("feedback_up" if up else "feedback_down")
         await quietly(lambda: query.answer(text(lang, "feedback_thanks")))

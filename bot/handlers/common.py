@@ -47,12 +47,13 @@ async def reply_answer(
     message: Message,
     context: ContextTypes.DEFAULT_TYPE,
     quotes: Sequence[Quote],
-    aid: str,
+    aid: str | None,
     lang: Lang,
     offset: int = 0,
 ) -> Message:
-    """Send one page of the answer ``aid`` with its share link and keyboard."""
-    url = answer_link(services(context).settings, context.bot.username, aid)
+    """Send one page of the answer ``aid`` with its share link and keyboard; an answer that
+    could not be saved (``aid`` None) goes out alone: its buttons would find nothing."""
+    url = answer_link(services(context).settings, context.bot.username, aid) if aid else None
     html = render_answer(quotes, lang, offset=offset, share_url=url)
-    markup = answer_keyboard(aid, lang, next_offset(quotes, offset))
+    markup = answer_keyboard(aid, lang, next_offset(quotes, offset)) if aid else None
     return await reply(message, context, html, reply_markup=markup)

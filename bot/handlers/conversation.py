@@ -110,7 +110,7 @@ async def answer_question(
         await reply(message, context, render_nothing(answer.reason, lang, example(lang)))
         return
     quotes = [Quote.from_result(r) for r in answer.results]
-    aid = await svc.in_store(svc.store.save_answer, quotes)
+    aid = await svc.save_answer(quotes)
     await svc.count("answered")
     log.info("question answered with %d passages", len(quotes))
     await reply_answer(message, context, quotes, aid, lang)

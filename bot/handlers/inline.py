@@ -25,7 +25,7 @@ from bot.delivery import quietly
 from bot.keyboards import SHARE_PREFIX, open_answer_keyboard
 from bot.render import Quote, clean_text, render_answer, shorten
 from bot.services import services, share_url, web_answer_url
-from bot.store import is_answer_id
+from bot.store import answer_id, is_answer_id
 from bot.texts import Lang, format_date, lang_for, text
 
 log = logging.getLogger(__name__)
@@ -34,23 +34,29 @@ MAX_INLINE_QUERY = 256  # Telegram's own limit on inline query text
 
 
 def cards(
-    quotes: Sequence[Quote], aid: str, username: str, lang: Lang, public_url: str | None = None
+    quotes: Sequence[Quote],
+    aid: str | None,
+    username: str,
+    lang: Lang,
+    public_url: str | None = None,
 ) -> list[InlineQueryResultArticle]:
     """One article result per passage: title, date and quote; a button to the full answer
-    (and one to its web page when PUBLIC_URL is set)."""
-    url = share_url(username, aid)
-    web_url = web_answer_url(public_url, aid) if public_url else None
+    and one to its web page when PUBLIC_URL is set (none when the answer could not be saved:
+    ``aid`` is None)."""
+    web_url = web_answer_url(public_url, aid) if public_url and aid else None
+    markup = open_answer_keyboard(share_url(username, aid), lang, web_url) if aid else None
+    key = aid or answer_id(quotes)
     results = []
     for i, quote in enumerate(quotes):
         when = format_date(quote.date, lang)
         body = render_answer([quote], lang, header=False, share_url=None)
         results.append(
             InlineQueryResultArticle(
-                id=f"{aid}-{i}",
+                id=f"{key}-{i}",
                 title=shorten(clean_text(quote.title), 120),
                 description=f"{when} — {shorten(clean_text(quote.quote), 180)}",
                 input_message_content=InputTextMessageContent(body, parse_mode=ParseMode.HTML),
-                reply_markup=open_answer_keyboard(url, lang, web_url),
+                reply_markup=markup,
             )
         )
     return results
@@ -92,7 +98,7 @@ async def on_inline(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await quietly(lambda: query.answer([], button=nothing, cache_time=CACHE_SECONDS))
         return
     quotes = [Quote.from_result(r) for r in answer.results]
-    aid = await svc.in_store(svc.store.save_answer, quotes)
+    aid = await svc.save_answer(quotes)
     results = cards(quotes, aid, context.bot.username, lang, svc.settings.public_url)
     await quietly(lambda: query.answer(results, button=ask_bot, cache_time=CACHE_SECONDS))
 
