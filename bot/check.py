@@ -53,10 +53,12 @@ def _scrub(message: str, *secrets: str | None) -> str:
 def check_index(index_settings) -> tuple[Check, object | None]:
     """The published version opens and matches its checksums; its model is the configured one."""
     from index.embed import ModelError, model_id_for
-    from index.store import IndexUnavailable, open_version
+    from index.store import IndexDamaged, IndexUnavailable, open_version
 
     try:
         _, manifest = open_version(Path(index_settings.index_dir), verify=True)
+    except IndexDamaged as exc:
+        return Check(FAIL, "index", f"{exc}; {_fallback(index_settings)}"), None
     except IndexUnavailable as exc:
         return Check(
             FAIL, "index", f"{exc} (the bot builds it at start when content/ has articles)"
@@ -83,6 +85,22 @@ def check_index(index_settings) -> tuple[Check, object | None]:
             manifest,
         )
     return Check(OK, "index", f"{summary}, model {manifest.model_id}"), manifest
+
+
+def _fallback(index_settings) -> str:
+    """What serves while the current version is damaged, and the repair."""
+    from index.embed import ModelError, model_id_for
+    from index.store import intact_older_versions
+
+    repair = "run `python -m index build` to repair it"
+    try:
+        model_id = model_id_for(index_settings)
+    except ModelError:
+        return repair
+    older = next(intact_older_versions(Path(index_settings.index_dir), model_id), None)
+    if older is None:
+        return f"no intact older version: the bot cannot answer; {repair}"
+    return f"the bot answers from the older version {older[1].version} meanwhile; {repair}"
 
 
 def check_model(index_settings, manifest) -> Check:

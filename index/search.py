@@ -38,7 +38,15 @@ from index.lexical import (
 from index.quote import quote_text, select_quote, text_fragment_url
 from index.rerank import CrossEncoderReranker, Reranker, blend
 from index.sentences import SentenceIndex
-from index.store import IndexUnavailable, Manifest, current_version, open_version
+from index.store import (
+    IndexDamaged,
+    IndexUnavailable,
+    Manifest,
+    current_version,
+    intact_older_versions,
+    open_version,
+    verify_files,
+)
 from index.text import sentence_spans, terms
 from index.types import Answer, ArticleInfo, Passage, Result
 from index.vector import VectorIndex
@@ -86,7 +94,7 @@ class Snapshot:
         self.acronyms = json.loads((folder / "acronyms.json").read_text(encoding="utf-8"))
         n = len(self.passages)
         if n != manifest.passages or self.vector.vectors.shape[0] != n:
-            raise IndexUnavailable(f"index version {manifest.version} is inconsistent: rebuild it")
+            raise IndexDamaged(f"index version {manifest.version} is inconsistent: rebuild it")
         rng = np.random.default_rng(0)
         pick = np.sort(rng.choice(n, size=min(n, SAMPLE_FOR_STATS), replace=False))
         self.sample = np.ascontiguousarray(self.vector.vectors[pick], dtype=np.float32)
@@ -111,10 +119,31 @@ def _load_snapshot(folder: Path, manifest: Manifest) -> Snapshot:
     except IndexUnavailable:
         raise
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise IndexUnavailable(
+        raise IndexDamaged(
             f"index version {manifest.version} cannot be read ({exc.__class__.__name__}): "
             "rebuild it"
         ) from exc
+
+
+def _older_intact(
+    settings: IndexSettings, embedder: Embedder, damage: IndexUnavailable
+) -> Snapshot:
+    """The newest intact older version, when the current one is damaged: the bot starts
+    and answers from it (a build repairs the current one: index/build.py verifies what it
+    reuses). Raises ``damage`` when there is none."""
+    for folder, manifest in intact_older_versions(settings.index_dir, embedder.model_id):
+        try:
+            snap = _load_snapshot(folder, manifest)
+        except IndexUnavailable:
+            continue
+        log.warning(
+            "current index damaged (%s); serving the older version %s: "
+            "run `python -m index build` to repair it",
+            damage,
+            manifest.version,
+        )
+        return snap
+    raise damage
 
 
 def _settle_memory() -> None:
@@ -173,6 +202,7 @@ class Engine:
         self.reranker = reranker
         self._snap = snapshot
         self._lock = threading.Lock()
+        self._refused: str | None = None  # a published version that failed its checks
         self._qcache: OrderedDict[str, np.ndarray] = OrderedDict()
         self.params: FusionParams = params_for(embedder.spec.name, embedder.model_id)
         if settings.search_threads:  # serving: one search per thread beats threads per search
@@ -208,12 +238,16 @@ class Engine:
         from index.build import build_index
 
         try:
-            folder, manifest = open_version(settings.index_dir)
-            if manifest.model_id != embedder.model_id:
-                raise IndexUnavailable(
-                    f"index built with {manifest.model_id}, engine runs {embedder.model_id}"
-                )
-            return _load_snapshot(folder, manifest)
+            try:
+                folder, manifest = open_version(settings.index_dir, verify=False)
+                if manifest.model_id != embedder.model_id:
+                    raise IndexUnavailable(
+                        f"index built with {manifest.model_id}, engine runs {embedder.model_id}"
+                    )
+                verify_files(folder, manifest, list(manifest.files))
+                return _load_snapshot(folder, manifest)
+            except IndexDamaged as exc:  # an older version serves meanwhile
+                return _older_intact(settings, embedder, exc)
         except IndexUnavailable as exc:
             if not build_if_missing:
                 raise
@@ -225,10 +259,10 @@ class Engine:
     def reload_if_changed(self) -> bool:
         """Switch to a newer published version; a bad one is refused and the old one serves."""
         version = current_version(self.settings.index_dir)
-        if not version or version == self._snap.manifest.version:
+        if not version or version in (self._snap.manifest.version, self._refused):
             return False
         with self._lock:
-            if version == self._snap.manifest.version:
+            if version in (self._snap.manifest.version, self._refused):
                 return False
             try:
                 folder, manifest = open_version(self.settings.index_dir, version)
@@ -239,6 +273,7 @@ class Engine:
                 log.error(
                     "new index version refused, keeping %s: %s", self._snap.manifest.version, exc
                 )
+                self._refused = version  # not checked again each interval; a build makes a new one
                 return False
             self._snap = snap
             del snap

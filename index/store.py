@@ -6,13 +6,17 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import logging
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from index.article import atomic_write_text
+
+log = logging.getLogger(__name__)
 
 FORMAT = 3  # 2: sentence vectors; 3: row segments shared between versions (index/segments.py)
 POINTER = "CURRENT"
@@ -21,6 +25,11 @@ KEEP_VERSIONS = 3
 
 class IndexUnavailable(RuntimeError):
     """A missing, corrupt or mismatched index; the message says which and what to do."""
+
+
+class IndexDamaged(IndexUnavailable):
+    """A published version whose files are missing, unreadable or fail their checksums:
+    the engine serves an older intact version, the next build replaces it."""
 
 
 @dataclass
@@ -47,7 +56,7 @@ class Manifest:
             data = json.loads(path.read_text(encoding="utf-8"))
             manifest = Manifest(**data)
         except (OSError, ValueError, TypeError) as exc:
-            raise IndexUnavailable(f"corrupt manifest {path}: {exc.__class__.__name__}") from exc
+            raise IndexDamaged(f"corrupt manifest {path}: {exc.__class__.__name__}") from exc
         if manifest.format != FORMAT:
             raise IndexUnavailable(f"index format {manifest.format} at {path}; expected {FORMAT}")
         return manifest
@@ -73,10 +82,10 @@ def verify_files(folder: Path, manifest: Manifest, names: list[str]) -> None:
     """Check some of a version's files against its manifest (what a build reuses)."""
     missing = [n for n in names if n not in manifest.files or not (folder / n).is_file()]
     if missing:
-        raise IndexUnavailable(f"index version {manifest.version} lacks {missing[0]}: rebuild it")
+        raise IndexDamaged(f"index version {manifest.version} lacks {missing[0]}: rebuild it")
     for name, digest in _checksums(folder, names).items():
         if digest != manifest.files[name]:
-            raise IndexUnavailable(
+            raise IndexDamaged(
                 f"index version {manifest.version}: {name} is corrupt (checksum): rebuild it"
             )
 
@@ -111,12 +120,19 @@ def publish(
     return final
 
 
+def published_versions(index_dir: Path) -> list[str]:
+    """Published version names, oldest first (names are build timestamps)."""
+    versions = index_dir / "versions"
+    if not versions.is_dir():
+        return []
+    return sorted(p.name for p in versions.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
 def _prune(index_dir: Path, keep: str) -> None:
     versions = index_dir / "versions"
-    published = sorted(p for p in versions.iterdir() if p.is_dir() and not p.name.startswith("."))
-    for old in published[:-KEEP_VERSIONS]:
-        if old.name != keep:
-            shutil.rmtree(old, ignore_errors=True)
+    for old in published_versions(index_dir)[:-KEEP_VERSIONS]:
+        if old != keep:
+            shutil.rmtree(versions / old, ignore_errors=True)
     for stale in versions.glob(".build-*"):  # crashed builds
         try:
             age = dt.datetime.now().timestamp() - stale.stat().st_mtime
@@ -143,8 +159,25 @@ def open_version(
         raise IndexUnavailable(f"no index in {index_dir}: run `python -m index build`")
     folder = index_dir / "versions" / version
     if not folder.is_dir():
-        raise IndexUnavailable(f"index version {version} is missing from {index_dir}")
+        raise IndexDamaged(f"index version {version} is missing from {index_dir}")
     manifest = Manifest.from_file(folder / "manifest.json")
     if verify:
         verify_files(folder, manifest, list(manifest.files))
     return folder, manifest
+
+
+def intact_older_versions(index_dir: Path, model_id: str) -> Iterator[tuple[Path, Manifest]]:
+    """Published versions older than the current one that pass their checksums and were
+    built with ``model_id``, newest first: what serves while the current one is damaged
+    (versions share hard-linked segments, so an older one may be damaged too)."""
+    current = current_version(index_dir)
+    for name in reversed(published_versions(index_dir)):
+        if current is not None and name >= current:
+            continue
+        try:
+            folder, manifest = open_version(index_dir, name)
+        except IndexUnavailable as exc:
+            log.warning("older index version not usable either: %s", exc)
+            continue
+        if manifest.model_id == model_id:
+            yield folder, manifest
