@@ -17,7 +17,7 @@ from index.build import build_index
 from index.config import IndexSettings
 from index.corpus import articles_dir, save_article
 from index.search import Engine
-from index.store import IndexDamaged, current_version, open_version
+from index.store import IndexDamaged, open_version
 from index.types import Article
 
 QUESTION = "Que détectent les capteurs sonores à Montpellier ?"
@@ -129,20 +129,6 @@ def test_check_reports_a_damaged_version_and_its_repair(two_versions, tmp_path: 
     assert "articles.json is corrupt" in check.detail
     assert f"older version {first}" in check.detail
     assert "python -m index build" in check.detail and "builds it at start" not in check.detail
-
-
-def test_a_refused_version_is_not_checked_again(two_versions, tmp_path: Path, embedder) -> None:
-    settings, first, second = two_versions
-    copy = _copy(settings, tmp_path)
-    flip_bytes(copy.index_dir / "versions" / second / "vocab.json")
-    served = Engine.open(copy, embedder, build_if_missing=False)
-    assert served.info().version == first
-    assert served.reload_if_changed() is False
-    (copy.index_dir / "versions" / second / "manifest.json").unlink()
-    assert served.reload_if_changed() is False  # not opened again: no checksum work per interval
-    report = build_index(copy, embedder, progress=False)
-    assert current_version(copy.index_dir) == report.version
-    assert served.reload_if_changed() is True and served.info().version == report.version
 
 
 def test_build_after_damage_to_a_version_shared_by_hard_links(
