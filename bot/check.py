@@ -126,6 +126,25 @@ def check_model(index_settings, manifest) -> Check:
     return Check(OK, "model", f"{embedder.model_id} ({embedder.backend}), {vector.shape[0]} dims")
 
 
+def check_content(index_settings) -> Check:
+    """Every article file reads (a malformed one is skipped by builds, with a warning)."""
+    from index.corpus import articles_dir, load_corpus
+
+    folder = articles_dir(Path(index_settings.content_dir))
+    corpus = load_corpus(Path(index_settings.content_dir))
+    if corpus.errors:
+        errors = [e.replace(f"{folder}/", "") for e in corpus.errors]
+        names = ", ".join(e.split(":")[0] for e in errors[:20])
+        shown = "; ".join(errors[:3]) + (" …" if len(errors) > 3 else "")
+        return Check(
+            FAIL,
+            "content",
+            f"{len(errors)} article file(s) in {folder} skipped by builds ({names}): {shown} "
+            "(fix or remove them, then `python -m index build`)",
+        )
+    return Check(OK, "content", f"{len(corpus.articles)} articles readable")
+
+
 def check_store(settings: BotSettings) -> Check:
     """The SQLite store can take a write lock (share links and counters live there)."""
     path = Path(settings.store_path)
@@ -228,6 +247,7 @@ def run_checks(settings: BotSettings, index_settings, *, quick: bool) -> list[Ch
         checks.append(Check(SKIP, "model", "not loaded (--quick)"))
     else:
         checks.append(check_model(index_settings, manifest))
+        checks.append(check_content(index_settings))  # reads every article: not in --quick
     checks.append(check_store(settings))
     checks.append(check_folders(index_settings))
     checks.append(check_telegram(settings))

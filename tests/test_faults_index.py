@@ -154,3 +154,120 @@ def test_build_after_damage_to_a_version_shared_by_hard_links(
     open_version(copy.index_dir)  # raises when a damaged file was linked
     assert Engine.open(copy, embedder, build_if_missing=False).search(QUESTION).answered
     assert len(list(articles_dir(content).glob("*.md"))) == report.articles
+
+
+FRONT = "---\ntitle: {title}\ndate: {date}\nurl: https://example.org/{slug}/\nsource: Test\nlang: fr\n{more}---\n\n{body}\n"
+ALIAS_BOMB = (
+    "a: &a [x,x,x,x,x,x,x,x,x]\n"
+    + "".join(
+        f"{c}: &{c} [*{p},*{p},*{p},*{p},*{p},*{p},*{p},*{p},*{p}]\n"
+        for p, c in zip("abcdefgh", "bcdefghi", strict=True)
+    )
+    + "title: *i\n"
+)
+BROKEN = {
+    "impossible-date.md": FRONT.format(title="Date", date="2024-02-30", slug="d", more="",
+                                       body="Un texte."),
+    "tagged-date.md": FRONT.format(title="Date", date="!!timestamp 2024-02-30", slug="t",
+                                   more="", body="Un texte."),
+    "bad-yaml.md": "---\ntitle: [unclosed\ndate: 2024-01-01\n---\n\nTexte.\n",
+    "no-title.md": FRONT.format(title="''", date="2024-01-01", slug="n", more="", body="Texte."),
+    "python-tag.md": FRONT.format(title="!!python/object/apply:os.system ['true']",
+                                  date="2024-01-01", slug="p", more="", body="Texte."),
+    "deep.md": FRONT.format(title="[" * 5000 + "]" * 5000, date="2024-01-01", slug="x",
+                            more="", body="Texte."),
+    "alias-bomb.md": "---\n" + ALIAS_BOMB + "date: 2024-01-01\nurl: https://e.org/a/\n"
+                     "source: T\nlang: fr\n---\n\nTexte.\n",
+    "escape.md": FRONT.format(title="Évasion", date="2024-01-01", slug="e",
+                              more="id: ../../escaped\n", body="Texte."),
+    "not-utf8.md": "---\ntitle: caf\xe9\n---\n",  # written as latin-1 below
+    "garbage.md": "",  # random bytes below
+}  # fmt: skip
+
+
+def _write_broken(folder: Path) -> list[Path]:
+    paths = []
+    for name, text in BROKEN.items():
+        path = folder / name
+        if name == "not-utf8.md":
+            path.write_bytes(text.encode("latin-1"))
+        elif name == "garbage.md":
+            path.write_bytes(bytes(range(256)) * 8)
+        else:
+            path.write_text(text, encoding="utf-8")
+        paths.append(path)
+    return paths
+
+
+def test_malformed_article_files_are_skipped_by_name_and_the_others_build(
+    tmp_path: Path, index_settings: IndexSettings, embedder
+) -> None:
+    """An impossible date stopped every build (a ValueError from the YAML library); each
+    malformed file is now skipped with a warning naming it, and the rest is indexed."""
+    from bot.check import FAIL, check_content
+
+    content = tmp_path / "content"
+    shutil.copytree(index_settings.content_dir, content)
+    seeds = len(list(articles_dir(content).glob("*.md")))
+    broken = _write_broken(articles_dir(content))
+    settings = settings_for(content, tmp_path / "index", index_settings)
+    report = build_index(settings, embedder, progress=False)
+    assert report.articles == seeds
+    assert len(report.skipped) == len(broken)
+    for path in broken:
+        assert sum(str(path) in s for s in report.skipped) == 1, path.name
+    summary = report.summary()
+    assert "impossible-date.md: date '2024-02-30' is not a valid ISO 8601 date" in summary
+    assert "alias-bomb.md: front matter is not valid YAML (aliases are not allowed)" in summary
+    assert "escape.md: id '../../escaped' is not a slug" in summary
+    assert not (tmp_path / "escaped.md").exists()
+    assert (
+        Engine.open(settings, embedder, build_if_missing=False)
+        .search("vidéosurveillance algorithmique")
+        .answered
+    )
+    check = check_content(settings)
+    assert check.status == FAIL and check.detail.startswith(f"{len(broken)} article file(s) in")
+    assert "impossible-date.md" in check.detail and "python -m index build" in check.detail
+
+
+def test_import_refuses_hostile_front_matter(tmp_path: Path) -> None:
+    """`index import` of an id that climbs out of content/, an absolute id, and a 1 KB alias
+    bomb: each refused with a message, quickly, and nothing written outside content/."""
+    import sys
+    import time
+
+    from index.article import ArticleError
+
+    REPO = Path(__file__).resolve().parents[1]
+    outside = tmp_path / "outside"
+    files = {
+        "climb.md": FRONT.format(title="A", date="2024-01-01", slug="a",
+                                 more="id: ../../outside/pwned\n", body="Texte."),
+        "absolute.md": FRONT.format(title="B", date="2024-01-01", slug="b",
+                                    more=f"id: {outside}/abs\n", body="Texte."),
+        "bomb.md": BROKEN["alias-bomb.md"],
+        "fine.md": FRONT.format(title="Correct", date="2024-01-01", slug="c", more="",
+                                body="Un article correct."),
+    }  # fmt: skip
+    assert len(BROKEN["alias-bomb.md"]) < 1100
+    for name, text in files.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    content = tmp_path / "content"
+    started = time.monotonic()
+    run = subprocess.run(
+        [sys.executable, "-m", "index", "--content-dir", str(content), "import",
+         *(str(tmp_path / n) for n in files)],
+        cwd=REPO, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert time.monotonic() - started < 30
+    assert run.returncode == 0, run.stderr  # one file imported
+    assert "Traceback" not in run.stderr
+    assert "climb.md: id '../../outside/pwned' is not a slug" in run.stderr
+    assert f"absolute.md: id '{outside}/abs' is not a slug" in run.stderr
+    assert "bomb.md: front matter is not valid YAML (aliases are not allowed)" in run.stderr
+    assert [p.name for p in articles_dir(content).iterdir()] == ["fine.md"]
+    assert not outside.exists() and not list(tmp_path.glob("**/pwned*"))
+    # save_article itself never leaves the folder, whatever builds the Article.
+    with pytest.raises(ArticleError, match="outside"):
+        save_article(content, Article(**{**SOUND.__dict__, "id": "../../outside/x"}))
