@@ -13,6 +13,7 @@ import re
 import tempfile
 import unicodedata
 from pathlib import Path
+from typing import ClassVar
 from urllib.parse import urlsplit, urlunsplit
 
 import yaml
@@ -100,7 +101,7 @@ class _FrontMatterLoader(yaml.SafeLoader):
     the value is read), and dates left as text, which parse_markdown checks itself (the
     YAML library turned ``2024-02-30`` into a bare ValueError)."""
 
-    yaml_implicit_resolvers = {
+    yaml_implicit_resolvers: ClassVar[dict] = {
         first: [r for r in resolvers if r[0] != _TIMESTAMP]
         for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
     }
@@ -117,7 +118,7 @@ def load_front_matter(text: str, name: str) -> object:
     if len(text) > MAX_FRONT_MATTER:
         raise ArticleError(f"{name}: front matter longer than {MAX_FRONT_MATTER} characters")
     try:
-        return yaml.load(text, Loader=_FrontMatterLoader)  # noqa: S506 (a SafeLoader)
+        return yaml.load(text, Loader=_FrontMatterLoader)  # a SafeLoader
     except yaml.YAMLError as exc:
         problem = getattr(exc, "problem", None) or exc.__class__.__name__
         raise ArticleError(f"{name}: front matter is not valid YAML ({problem})") from None

@@ -156,7 +156,10 @@ def test_build_after_damage_to_a_version_shared_by_hard_links(
     assert len(list(articles_dir(content).glob("*.md"))) == report.articles
 
 
-FRONT = "---\ntitle: {title}\ndate: {date}\nurl: https://example.org/{slug}/\nsource: Test\nlang: fr\n{more}---\n\n{body}\n"
+FRONT = (
+    "---\ntitle: {title}\ndate: {date}\nurl: https://example.org/{slug}/\nsource: Test\n"
+    "lang: fr\n{more}---\n\n{body}\n"
+)
 ALIAS_BOMB = (
     "a: &a [x,x,x,x,x,x,x,x,x]\n"
     + "".join(
