@@ -274,3 +274,45 @@ def test_import_refuses_hostile_front_matter(tmp_path: Path) -> None:
     # save_article itself never leaves the folder, whatever builds the Article.
     with pytest.raises(ArticleError, match="outside"):
         save_article(content, Article(**{**SOUND.__dict__, "id": "../../outside/x"}))
+
+
+@pytest.mark.parametrize("damage", ["garbage", "pages"])
+def test_corrupt_embedding_cache_is_discarded_and_the_build_succeeds(
+    damage: str, tmp_path: Path, index_settings: IndexSettings, embedder,
+    caplog: pytest.LogCaptureFixture,
+) -> None:  # fmt: skip
+    """The SQLite embedding cache is disposable: unreadable, it is dropped and rebuilt."""
+    content = tmp_path / "content"
+    articles_dir(content).mkdir(parents=True)
+    for path in sorted(articles_dir(index_settings.content_dir).glob("*.md"))[:2]:
+        shutil.copy(path, articles_dir(content))
+    save_article(content, SOUND)
+    settings = IndexSettings(content_dir=content, index_dir=tmp_path / "index",
+                             cache_dir=tmp_path / "cache", embedding_model="minilm",
+                             embedding_backend=index_settings.embedding_backend)  # fmt: skip
+    from index.embed import Embedder
+
+    fresh = Embedder.__new__(Embedder)  # the session's model, its own cache
+    fresh.__dict__.update({**embedder.__dict__, "settings": settings, "_cache": None})
+    build_index(settings, fresh, progress=False)
+    fresh.cache.close()
+    cache = settings.cache_dir / "embeddings.sqlite3"
+    size = cache.stat().st_size
+    assert size > 64 * 1024
+    if damage == "garbage":
+        cache.write_bytes(os.urandom(size))
+    else:  # the header intact, the b-tree pages overwritten
+        with cache.open("r+b") as fh:
+            fh.seek(4096)
+            fh.write(b"\xa5" * (size - 8192))
+    fresh.__dict__["_cache"] = None
+    with caplog.at_level(logging.WARNING, logger="index"):
+        report = build_index(settings, fresh, force=True, progress=False)
+    assert f"embedding cache {cache} unreadable" in caplog.text
+    assert report.embedded == report.passages > 0
+    answer = Engine.open(settings, fresh, build_if_missing=False).search(QUESTION)
+    assert answer.answered and answer.results[0].title == SOUND.title
+    fresh.cache.close()
+    fresh.__dict__["_cache"] = None
+    again = build_index(settings, fresh, force=True, progress=False)
+    assert again.embedded == 0  # the rebuilt cache serves
