@@ -23,6 +23,7 @@ import faiss
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from index.clean import clean_text
 from index.config import IndexSettings
 from index.corpus import refreshed_at
 from index.embed import Embedder
@@ -323,6 +324,7 @@ class Engine:
         lap = _Laps(timings)
         snap = self._snap
         version = snap.manifest.version
+        query = clean_text(query)  # valid UTF-8 before the tokenizer, and in the answer
         q = sanitize(query)
         if not re.search(r"[^\W_]", q):
             return Answer(

@@ -4,6 +4,7 @@ hostile or broken article files, a corrupt embedding cache, a build killed mid-w
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import os
 import shutil
@@ -316,3 +317,53 @@ def test_corrupt_embedding_cache_is_discarded_and_the_build_succeeds(
     fresh.__dict__["_cache"] = None
     again = build_index(settings, fresh, force=True, progress=False)
     assert again.embedded == 0  # the rebuilt cache serves
+
+
+BAD_TEXT = ["caméras \udcff\udc9b à Nice", "\ud800 reconnaissance faciale", "VSA \udfff\ud83d"]
+
+
+@pytest.mark.parametrize("question", BAD_TEXT)
+def test_search_takes_lone_surrogates_and_undecodable_bytes(engine, question: str) -> None:
+    answer = engine.search(question)
+    json.dumps(answer.to_json(), ensure_ascii=False).encode("utf-8")  # printable as UTF-8
+
+
+def test_clean_text() -> None:
+    from index import clean_text
+
+    assert clean_text("caf\udcc3\udca9") == "café"  # UTF-8 bytes carried by surrogateescape
+    assert clean_text("x\udc9by") == "x\ufffdy"
+    assert clean_text("\ud83d\ude00 \ud800") == "😀 \ufffd"
+    ok = "déjà vu 😀"
+    assert clean_text(ok) is ok
+
+
+def test_ask_cli_survives_invalid_utf8(index_settings, engine) -> None:
+    """A raw \\x9b byte in the question argument, and a batch on stdin whose second line is
+    not UTF-8: every line is answered, no traceback."""
+    import sys
+
+    REPO = Path(__file__).resolve().parents[1]
+    env = {
+        **os.environ,
+        "CONTENT_DIR": str(index_settings.content_dir),
+        "INDEX_DIR": str(index_settings.index_dir),
+        "CACHE_DIR": str(index_settings.cache_dir),
+        "EMBEDDING_MODEL": "minilm",
+        "EMBEDDING_BACKEND": index_settings.embedding_backend,
+    }
+    ask = [sys.executable, "-m", "index", "ask", "--json", "--k", "2"]
+    one = subprocess.run([*ask, b"cam\xc3\xa9ras \x9b \xff\xfe Nice"], env=env, cwd=REPO,
+                         capture_output=True, timeout=300)  # fmt: skip
+    assert one.returncode == 0 and b"Traceback" not in one.stderr, one.stderr
+    assert json.loads(one.stdout.decode("utf-8"))["query"] == "caméras \ufffd \ufffd\ufffd Nice"
+    question = b"Qui fabrique les logiciels de VSA ?\n"
+    batch = question + b"\xff\x9b cam\xe9ras \xc3\n\xed\xa0\x80\n" + question
+    many = subprocess.run([*ask, "-"], input=batch, env=env, cwd=REPO, capture_output=True,
+                          timeout=300)  # fmt: skip
+    assert many.returncode == 0 and b"Traceback" not in many.stderr, many.stderr
+    lines = [json.loads(line) for line in many.stdout.decode("utf-8").splitlines()]
+    assert len(lines) == 4 and all("error" not in line for line in lines)
+    assert lines[0]["answered"] and lines[3]["answered"]
+    assert lines[0]["results"] == lines[3]["results"]
+    assert "\ufffd" in lines[1]["query"]
