@@ -54,9 +54,11 @@ from index.store import (
     IndexUnavailable,
     Manifest,
     current_version,
+    discard_work,
     new_version_dir,
     open_version,
     publish,
+    sweep_dead_builds,
     verify_files,
 )
 from index.text import clean_display, strip_urls, terms
@@ -480,6 +482,7 @@ def build_index(
     started = time.perf_counter()
     lap = _Laps()
     embedder = embedder or Embedder(settings)
+    sweep_dead_builds(settings.index_dir)  # a build killed mid-way left its work folder
     prev_folder, prev_manifest, state = _previous(settings, embedder, force)
     known = {r.file: r for r in state.articles} if state else {}
     scan = _scan(settings.content_dir, known, state.scanned_ns if state else 0)
@@ -568,7 +571,7 @@ def build_index(
         publish(settings.index_dir, work, manifest, known=known_sums)
         lap("publish")
     except BaseException:
-        shutil.rmtree(work, ignore_errors=True)
+        discard_work(work)
         raise
     return BuildReport(
         version=version,

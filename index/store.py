@@ -4,6 +4,7 @@ by atomically replacing the ``CURRENT`` pointer. Readers never see a half-writte
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import hashlib
 import json
 import logging
@@ -90,13 +91,82 @@ def verify_files(folder: Path, manifest: Manifest, names: list[str]) -> None:
             )
 
 
+# Work folders of running builds, each locked (flock) by its build: a folder nobody locks
+# is a build's that died (kill -9, power loss) and is removed by the next build.
+_HELD: dict[Path, int] = {}
+
+
 def new_version_dir(index_dir: Path) -> tuple[str, Path]:
-    """A fresh, hidden working folder beside the published versions."""
+    """A fresh, hidden working folder beside the published versions, locked while its build
+    runs. It is locked before it gets its ``.build-`` name, so no sweep can take it for a
+    dead build's."""
     versions = index_dir / "versions"
     versions.mkdir(parents=True, exist_ok=True)
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
-    work = Path(tempfile.mkdtemp(prefix=f".build-{stamp}-", dir=versions))
+    fresh = Path(tempfile.mkdtemp(prefix=f".init-{stamp}-", dir=versions))
+    fd = os.open(fresh, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:  # a filesystem without locks: only the age rule sweeps it
+        os.close(fd)
+        fd = -1
+    work = fresh.with_name(".build-" + fresh.name.removeprefix(".init-"))
+    os.replace(fresh, work)
+    if fd >= 0:
+        _HELD[work] = fd
     return stamp, work
+
+
+def discard_work(work: Path) -> None:
+    """An abandoned build's folder: removed, its lock released."""
+    shutil.rmtree(work, ignore_errors=True)
+    _release(work)
+
+
+def _release(work: Path) -> None:
+    fd = _HELD.pop(work, None)
+    if fd is not None:
+        os.close(fd)
+
+
+def _abandoned(folder: Path) -> bool:
+    """No running build holds this work folder's lock (where locks work; else an hour old)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False  # a build is writing it
+    except OSError:
+        return _older_than(folder, 3600)
+    finally:
+        os.close(fd)
+    return True
+
+
+def _older_than(path: Path, seconds: float) -> bool:
+    try:
+        return dt.datetime.now().timestamp() - path.stat().st_mtime > seconds
+    except OSError:
+        return False
+
+
+def sweep_dead_builds(index_dir: Path) -> list[str]:
+    """Remove the work folders of builds that died; returns their names."""
+    versions = index_dir / "versions"
+    swept = []
+    for stale in sorted(versions.glob(".build-*")) if versions.is_dir() else []:
+        if stale.is_dir() and _abandoned(stale):
+            shutil.rmtree(stale, ignore_errors=True)
+            swept.append(stale.name)
+    for stale in versions.glob(".init-*") if versions.is_dir() else []:
+        if _older_than(stale, 3600):  # killed within microseconds of its creation
+            shutil.rmtree(stale, ignore_errors=True)
+    if swept:
+        log.warning("removed the work folders of interrupted builds: %s", ", ".join(swept))
+    return swept
 
 
 def publish(
@@ -115,6 +185,7 @@ def publish(
     (work / "manifest.json").write_text(manifest.to_json(), encoding="utf-8")
     final = index_dir / "versions" / manifest.version
     os.replace(work, final)
+    _release(work)
     atomic_write_text(index_dir / POINTER, manifest.version + "\n")
     _prune(index_dir, keep=manifest.version)
     return final
@@ -133,13 +204,7 @@ def _prune(index_dir: Path, keep: str) -> None:
     for old in published_versions(index_dir)[:-KEEP_VERSIONS]:
         if old != keep:
             shutil.rmtree(versions / old, ignore_errors=True)
-    for stale in versions.glob(".build-*"):  # crashed builds
-        try:
-            age = dt.datetime.now().timestamp() - stale.stat().st_mtime
-        except OSError:
-            continue
-        if age > 3600:
-            shutil.rmtree(stale, ignore_errors=True)
+    sweep_dead_builds(index_dir)
 
 
 def current_version(index_dir: Path) -> str | None:

@@ -107,14 +107,18 @@ def test_interrupted_build_leaves_previous_index_serving(tmp_path, embedder, ind
     report = build_index(settings, embedder, progress=False)
     engine = Engine.open(settings, embedder)
 
+    work_folders = []
+
     class Interrupting(Embedder):
-        def embed_passages(self, texts, progress=False):
+        def describe(self):  # asked for the manifest, once the version's files are written
+            work_folders.extend((settings.index_dir / "versions").glob(".build-*/segments"))
             raise KeyboardInterrupt
 
     broken = Interrupting.__new__(Interrupting)
     broken.__dict__.update(embedder.__dict__)
     with pytest.raises(KeyboardInterrupt):
         build_index(settings, broken, force=True, progress=False)
+    assert work_folders  # interrupted with a half-written version on disk
     assert current_version(settings.index_dir) == report.version
     assert not list((settings.index_dir / "versions").glob(".build-*"))
     assert engine.search("vidéosurveillance algorithmique").answered

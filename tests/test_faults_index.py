@@ -18,7 +18,7 @@ from index.build import build_index
 from index.config import IndexSettings
 from index.corpus import articles_dir, save_article
 from index.search import Engine
-from index.store import IndexDamaged, open_version
+from index.store import IndexDamaged, current_version, open_version
 from index.types import Article
 
 QUESTION = "Que détectent les capteurs sonores à Montpellier ?"
@@ -367,3 +367,91 @@ def test_ask_cli_survives_invalid_utf8(index_settings, engine) -> None:
     assert lines[0]["answered"] and lines[3]["answered"]
     assert lines[0]["results"] == lines[3]["results"]
     assert "\ufffd" in lines[1]["query"]
+
+
+def _versions(index_dir: Path) -> Path:
+    return index_dir / "versions"
+
+
+# When to kill a build: a glob under versions/ that appears at that phase (None: a delay).
+KILL_PHASES = {
+    "loading the model": None,
+    "work folder created": ".build-*",
+    "segment written": ".build-*/segments/*/words.npy",
+    "lexical index written": ".build-*/vocab.json",
+}
+
+
+def _build_killed_at(env: dict, index_dir: Path, marker: str | None) -> bool:
+    """Run `python -m index build` and SIGKILL it when ``marker`` appears; True when killed
+    at that phase (False: it finished first)."""
+    import signal
+    import sys
+    import time
+
+    REPO = Path(__file__).resolve().parents[1]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "index", "build", "--quiet"],
+        env=env,
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 120
+    try:
+        if marker is None:
+            time.sleep(1.0)
+        else:
+            while not list(_versions(index_dir).glob(marker)):
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    return False
+                time.sleep(0.0005)
+        os.kill(proc.pid, signal.SIGKILL)
+        return proc.wait(timeout=30) == -signal.SIGKILL
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_build_killed_at_each_phase_keeps_the_index_and_recovers(
+    tmp_path: Path, index_settings: IndexSettings, embedder, engine
+) -> None:
+    """kill -9 of a real build process at several phases: the published version keeps
+    serving, intact; the next build completes and leaves no work folder behind."""
+    content = tmp_path / "content"
+    articles_dir(content).mkdir(parents=True)
+    for path in sorted(articles_dir(index_settings.content_dir).glob("*.md"))[:3]:
+        shutil.copy(path, articles_dir(content))
+    settings = IndexSettings(content_dir=content, index_dir=tmp_path / "index",
+                             cache_dir=tmp_path / "cache", embedding_model="minilm",
+                             embedding_backend=index_settings.embedding_backend)  # fmt: skip
+    shutil.copytree(index_settings.cache_dir, settings.cache_dir)  # vectors of the seeds
+    first = build_index(settings, embedder, progress=False)
+    env = {
+        **os.environ,
+        "CONTENT_DIR": str(content),
+        "INDEX_DIR": str(settings.index_dir),
+        "CACHE_DIR": str(settings.cache_dir),
+        "EMBEDDING_MODEL": "minilm",
+        "EMBEDDING_BACKEND": settings.embedding_backend,
+    }
+    for n, (phase, marker) in enumerate(KILL_PHASES.items()):
+        # Something to build each time: a new article (its vectors not cached).
+        body = f"Des micros numéro {n} écoutent la rue piétonne."
+        save_article(content, _article(f"micro-{n}", f"Micros {n}", dt.date(2024, 6, 1 + n), body))
+        killed = any(_build_killed_at(env, settings.index_dir, marker) for _ in range(3))
+        assert killed, f"the build finished before {phase}"
+        current = current_version(settings.index_dir)
+        open_version(settings.index_dir, current)  # intact, whichever it is
+        engine = Engine.open(settings, embedder, build_if_missing=False)
+        assert engine.search("vidéosurveillance algorithmique").answered, phase
+        if marker is not None and marker.startswith(".build-"):
+            assert list(_versions(settings.index_dir).glob(".build-*")), phase
+    report = build_index(settings, embedder, progress=False)
+    assert report.changed and report.articles == 3 + len(KILL_PHASES)
+    assert not list(_versions(settings.index_dir).glob(".build-*"))
+    assert not list(_versions(settings.index_dir).glob(".init-*"))
+    open_version(settings.index_dir, first.version)  # the first version kept, intact
+    engine = Engine.open(settings, embedder, build_if_missing=False)
+    assert engine.search("Des micros écoutent-ils la rue piétonne ?").answered
