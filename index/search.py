@@ -450,7 +450,7 @@ class Engine:
         return Result(
             quote=quote,
             title=art.title,
-            url=text_fragment_url(art.url, quote),
+            url=text_fragment_url(art.url, p.text[s:e]),  # with what the page shows
             article_url=art.url,
             date=art.date,
             score=score,
