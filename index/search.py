@@ -203,6 +203,7 @@ class Engine:
         self.reranker = reranker
         self._snap = snapshot
         self._lock = threading.Lock()
+        self._refused: str | None = None  # a published version that failed its checks
         self._qcache: OrderedDict[str, np.ndarray] = OrderedDict()
         self.params: FusionParams = params_for(embedder.spec.name, embedder.model_id)
         if settings.search_threads:  # serving: one search per thread beats threads per search
@@ -259,10 +260,10 @@ class Engine:
     def reload_if_changed(self) -> bool:
         """Switch to a newer published version; a bad one is refused and the old one serves."""
         version = current_version(self.settings.index_dir)
-        if not version or version == self._snap.manifest.version:
+        if not version or version in (self._snap.manifest.version, self._refused):
             return False
         with self._lock:
-            if version == self._snap.manifest.version:
+            if version in (self._snap.manifest.version, self._refused):
                 return False
             try:
                 folder, manifest = open_version(self.settings.index_dir, version)
@@ -273,6 +274,7 @@ class Engine:
                 log.error(
                     "new index version refused, keeping %s: %s", self._snap.manifest.version, exc
                 )
+                self._refused = version  # not checked (nor logged) again: a build makes a new one
                 return False
             self._snap = snap
             del snap

@@ -128,6 +128,24 @@ def test_check_reports_a_damaged_version_and_its_repair(two_versions, tmp_path: 
     assert "python -m index build" in check.detail and "builds it at start" not in check.detail
 
 
+def test_a_damaged_current_version_is_refused_once(
+    two_versions, tmp_path: Path, embedder, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Serving an older version, the bot's reload (every minute) does not check the damaged
+    one again and again (a full checksum pass, an error line each time)."""
+    settings, first, second = two_versions
+    copy = _copy(settings, tmp_path)
+    flip_bytes(copy.index_dir / "versions" / second / "vocab.json")
+    served = Engine.open(copy, embedder, build_if_missing=False)
+    assert served.info().version == first
+    with caplog.at_level(logging.ERROR, logger="index"):
+        assert served.reload_if_changed() is False
+        assert served.reload_if_changed() is False
+    assert caplog.text.count("new index version refused") == 1
+    report = build_index(copy, embedder, progress=False)
+    assert served.reload_if_changed() is True and served.info().version == report.version
+
+
 def test_build_after_damage_to_a_version_shared_by_hard_links(
     two_versions, tmp_path: Path, embedder
 ) -> None:
