@@ -128,6 +128,33 @@ def test_check_reports_a_damaged_version_and_its_repair(two_versions, tmp_path: 
     assert "python -m index build" in check.detail and "builds it at start" not in check.detail
 
 
+def test_the_bot_starts_on_a_damaged_index(two_versions, tmp_path: Path) -> None:
+    """`python -m bot` (terminal chat) over an index whose current version is damaged: it
+    starts, says which version it serves, and answers."""
+    import sys
+
+    settings, first, second = two_versions
+    copy = _copy(settings, tmp_path)
+    flip_bytes(copy.index_dir / "versions" / second / "articles.json")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "WEBHOOK_"))}
+    env.update({k.upper(): str(v) for k, v in copy.model_dump().items() if v is not None})
+    env.update(TELEGRAM_BOT_TOKEN="", STORE_PATH=str(tmp_path / "bot.sqlite3"))
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[1])  # this checkout's packages
+    proc = subprocess.run(
+        [sys.executable, "-m", "bot"],
+        input="vidéosurveillance algorithmique\n",
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,  # no .env here
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "Traceback" not in proc.stderr
+    assert f"serving the older version {first}" in proc.stderr
+    assert "│ " in proc.stdout  # a quote
+
+
 def test_a_damaged_current_version_is_refused_once(
     two_versions, tmp_path: Path, embedder, caplog: pytest.LogCaptureFixture
 ) -> None:
