@@ -97,22 +97,32 @@ def _render_answer(answer) -> str:
     return "\n\n".join(blocks)
 
 
+def _answer_line(engine, question: str, args: argparse.Namespace) -> str:
+    """One question's output; with --json, a question that fails gets an error object."""
+    try:
+        answer = engine.search(question, k=args.k)
+    except Exception as exc:  # one bad line never ends a batch
+        logging.getLogger(__name__).exception("question failed")
+        if not args.json:
+            return f"erreur : {type(exc).__name__}"
+        return json.dumps({"query": question, "error": type(exc).__name__}, ensure_ascii=False)
+    if args.json:
+        return json.dumps(answer.to_json(), ensure_ascii=False)
+    return _render_answer(answer)
+
+
 def cmd_ask(args: argparse.Namespace) -> int:
+    from index.clean import clean_text
     from index.search import Engine
 
     engine = Engine.open(_settings(args))
     if args.question == "-":
+        # Bytes that are not UTF-8 reach clean_text instead of ending the loop.
+        sys.stdin.reconfigure(errors="surrogateescape")  # type: ignore[union-attr]
         for line in sys.stdin:
-            question = line.rstrip("\n")
-            answer = engine.search(question, k=args.k)
-            out = answer.to_json() if args.json else _render_answer(answer)
-            print(json.dumps(out, ensure_ascii=False) if args.json else out, flush=True)
+            print(_answer_line(engine, clean_text(line.rstrip("\n")), args), flush=True)
         return 0
-    answer = engine.search(args.question, k=args.k)
-    if args.json:
-        print(json.dumps(answer.to_json(), ensure_ascii=False))
-    else:
-        print(_render_answer(answer))
+    print(_answer_line(engine, clean_text(args.question), args))
     return 0
 
 

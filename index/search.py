@@ -23,6 +23,7 @@ import faiss
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from index.clean import clean_text
 from index.config import IndexSettings
 from index.corpus import refreshed_at
 from index.embed import Embedder
@@ -46,7 +47,15 @@ from index.relevance import (
 )
 from index.rerank import CrossEncoderReranker, Reranker, blend
 from index.sentences import SentenceIndex
-from index.store import IndexUnavailable, Manifest, current_version, open_version
+from index.store import (
+    IndexDamaged,
+    IndexUnavailable,
+    Manifest,
+    current_version,
+    intact_older_versions,
+    open_version,
+    verify_files,
+)
 from index.text import sentence_spans, terms
 from index.types import Answer, ArticleInfo, Passage, Result
 from index.vector import VectorIndex
@@ -112,7 +121,7 @@ class Snapshot:
         self.acronyms = json.loads((folder / "acronyms.json").read_text(encoding="utf-8"))
         n = len(self.passages)
         if n != manifest.passages or self.vector.vectors.shape[0] != n:
-            raise IndexUnavailable(f"index version {manifest.version} is inconsistent: rebuild it")
+            raise IndexDamaged(f"index version {manifest.version} is inconsistent: rebuild it")
         rng = np.random.default_rng(0)
         pick = np.sort(rng.choice(n, size=min(n, SAMPLE_FOR_STATS), replace=False))
         self.sample = np.ascontiguousarray(self.vector.vectors[pick], dtype=np.float32)
@@ -157,10 +166,31 @@ def _load_snapshot(folder: Path, manifest: Manifest) -> Snapshot:
     except IndexUnavailable:
         raise
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise IndexUnavailable(
+        raise IndexDamaged(
             f"index version {manifest.version} cannot be read ({exc.__class__.__name__}): "
             "rebuild it"
         ) from exc
+
+
+def _older_intact(
+    settings: IndexSettings, embedder: Embedder, damage: IndexUnavailable
+) -> Snapshot:
+    """The newest intact older version, when the current one is damaged: the bot starts
+    and answers from it (a build repairs the current one: index/build.py verifies what it
+    reuses). Raises ``damage`` when there is none."""
+    for folder, manifest in intact_older_versions(settings.index_dir, embedder.model_id):
+        try:
+            snap = _load_snapshot(folder, manifest)
+        except IndexUnavailable:
+            continue
+        log.warning(
+            "current index damaged (%s); serving the older version %s: "
+            "run `python -m index build` to repair it",
+            damage,
+            manifest.version,
+        )
+        return snap
+    raise damage
 
 
 def _settle_memory() -> None:
@@ -220,6 +250,7 @@ class Engine:
         self._snap = snapshot
         self._lock = threading.Lock()  # the query cache and the snapshot swap: brief holds
         self._reload_lock = threading.Lock()  # one reload at a time; searches never wait on it
+        self._refused: str | None = None  # a published version that failed its checks
         self._qcache: OrderedDict[str, np.ndarray] = OrderedDict()
         self.params: FusionParams = params_for(embedder.spec.name, embedder.model_id)
         self.family = family_for(embedder.spec.name, embedder.model_id)
@@ -258,12 +289,16 @@ class Engine:
         from index.build import build_index
 
         try:
-            folder, manifest = open_version(settings.index_dir)
-            if manifest.model_id != embedder.model_id:
-                raise IndexUnavailable(
-                    f"index built with {manifest.model_id}, engine runs {embedder.model_id}"
-                )
-            return _load_snapshot(folder, manifest)
+            try:
+                folder, manifest = open_version(settings.index_dir, verify=False)
+                if manifest.model_id != embedder.model_id:
+                    raise IndexUnavailable(
+                        f"index built with {manifest.model_id}, engine runs {embedder.model_id}"
+                    )
+                verify_files(folder, manifest, list(manifest.files))
+                return _load_snapshot(folder, manifest)
+            except IndexDamaged as exc:  # an older version serves meanwhile
+                return _older_intact(settings, embedder, exc)
         except IndexUnavailable as exc:
             if not build_if_missing:
                 raise
@@ -275,12 +310,12 @@ class Engine:
     def reload_if_changed(self) -> bool:
         """Switch to a newer published version; a bad one is refused and the old one serves."""
         version = current_version(self.settings.index_dir)
-        if not version or version == self._snap.manifest.version:
+        if not version or version in (self._snap.manifest.version, self._refused):
             return False
         # Loading (checksums, arrays) takes seconds at 100k passages: it runs outside the lock
         # that searches take, and only the swap happens under it.
         with self._reload_lock:
-            if version == self._snap.manifest.version:
+            if version in (self._snap.manifest.version, self._refused):
                 return False
             try:
                 folder, manifest = open_version(self.settings.index_dir, version)
@@ -291,6 +326,7 @@ class Engine:
                 log.error(
                     "new index version refused, keeping %s: %s", self._snap.manifest.version, exc
                 )
+                self._refused = version  # not checked (nor logged) again: a build makes a new one
                 return False
             with self._lock:
                 self._snap = snap
@@ -342,7 +378,7 @@ class Engine:
         """A question's best candidates with their relevance features, before any decision:
         what ``python -m index calibrate`` learns from."""
         snap = self._snap
-        pool, _, _ = self._pool(snap, sanitize(query), 10, _Laps(None), judge=True)
+        pool, _, _ = self._pool(snap, sanitize(clean_text(query)), 10, _Laps(None), judge=True)
         return pool
 
     def _pool(
@@ -490,6 +526,7 @@ class Engine:
         lap = _Laps(timings)
         snap = self._snap
         version = snap.manifest.version
+        query = clean_text(query)  # valid UTF-8 before the tokenizer, and in the answer
         q = sanitize(query)
         if not re.search(r"[^\W_]", q):
             return Answer(
@@ -589,7 +626,7 @@ class Engine:
         return Result(
             quote=quote,
             title=art.title,
-            url=text_fragment_url(art.url, answer_text or quote),
+            url=text_fragment_url(art.url, p.text[hs:he]),  # the answer, as the page shows it
             article_url=art.url,
             date=art.date,
             score=score,

@@ -107,14 +107,18 @@ def test_interrupted_build_leaves_previous_index_serving(tmp_path, embedder, ind
     report = build_index(settings, embedder, progress=False)
     engine = Engine.open(settings, embedder)
 
+    work_folders = []
+
     class Interrupting(Embedder):
-        def embed_passages(self, texts, progress=False):
+        def describe(self):  # asked for the manifest, once the version's files are written
+            work_folders.extend((settings.index_dir / "versions").glob(".build-*/segments"))
             raise KeyboardInterrupt
 
     broken = Interrupting.__new__(Interrupting)
     broken.__dict__.update(embedder.__dict__)
     with pytest.raises(KeyboardInterrupt):
         build_index(settings, broken, force=True, progress=False)
+    assert work_folders  # interrupted with a half-written version on disk
     assert current_version(settings.index_dir) == report.version
     assert not list((settings.index_dir / "versions").glob(".build-*"))
     assert engine.search("vidéosurveillance algorithmique").answered
@@ -133,7 +137,9 @@ def test_corrupt_index_is_refused_and_previous_keeps_serving(tmp_path, embedder,
     assert engine.info().version == first.version
     assert engine.search("Sensivic Orléans").answered
     with pytest.raises(IndexUnavailable, match="corrupt manifest"):
-        Engine.open(settings, embedder, build_if_missing=False)
+        open_version(settings.index_dir)
+    # A new start serves the newest intact version (tests/test_faults_index.py: every file).
+    assert Engine.open(settings, embedder, build_if_missing=False).info().version == first.version
     # A tampered data file is caught by its checksum.
     third = build_index(settings, embedder, force=True, progress=False)
     folder, _ = open_version(settings.index_dir, third.version)

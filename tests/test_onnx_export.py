@@ -194,27 +194,6 @@ def test_onnx_engine_process_never_imports_torch(exported: tuple[Path, Path]) ->
     assert out.stdout.split() == ["384", "False"]
 
 
-E5 = REPO / "data" / "models" / "multilingual-e5-small"
-
-
-@pytest.mark.skipif(
-    not (E5 / "onnx" / "model_quint8_avx2.onnx").exists(),
-    reason="multilingual-e5-small not converted and exported here (model import-e5, export-onnx)",
-)
-def test_e5_int8_embeddings_match_torch() -> None:
-    """The default model's export, where this checkout has one: cosine >= 0.99 everywhere."""
-    from index.config import IndexSettings
-    from index.embed import Embedder
-
-    torch_emb = Embedder(IndexSettings(embedding_model=str(E5), embedding_backend="torch"))
-    onnx_emb = Embedder(IndexSettings(embedding_model=str(E5), embedding_backend="onnx"))
-    for prompt in (torch_emb.query_prompt, torch_emb.passage_prompt):
-        a = torch_emb._encode(SENTENCES, prompt)
-        b = onnx_emb._encode(SENTENCES, prompt)
-        cos = np.sum(a * b, axis=1)
-        assert cos.min() >= 0.99, cos
-
-
 def test_int8_check_is_remembered_per_machine(exported: tuple[Path, Path], tmp_path: Path) -> None:
     """The int8-weight check passed once on this CPU is trusted at the next start (one model
     loaded, not two); a verdict from another machine is not."""
