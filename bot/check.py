@@ -53,8 +53,7 @@ def _scrub(message: str, *secrets: str | None) -> str:
 
 def check_index(index_settings) -> tuple[Check, object | None]:
     """The published version opens and matches its checksums; its model is the configured one."""
-    from index.embed import ModelError, model_id_for
-    from index.store import IndexDamaged, IndexUnavailable, open_version
+    from index import IndexDamaged, IndexUnavailable, ModelError, model_id_for, open_version
 
     try:
         _, manifest = open_version(Path(index_settings.index_dir), verify=True)
@@ -90,8 +89,7 @@ def check_index(index_settings) -> tuple[Check, object | None]:
 
 def _fallback(index_settings) -> str:
     """What serves while the current version is damaged, and the repair."""
-    from index.embed import ModelError, model_id_for
-    from index.store import intact_older_versions
+    from index import ModelError, intact_older_versions, model_id_for
 
     repair = "run `python -m index build` to repair it"
     try:
@@ -107,7 +105,7 @@ def _fallback(index_settings) -> str:
 def check_model(index_settings, manifest) -> Check:
     """Load the embedding model and embed one query (the slow part of a start)."""
     try:
-        from index.embed import Embedder
+        from index import Embedder
 
         embedder = Embedder(index_settings)
         vector = embedder.embed_query(PROBE_QUERY)
@@ -129,7 +127,7 @@ def check_model(index_settings, manifest) -> Check:
 
 def check_content(index_settings) -> Check:
     """Every article file reads (a malformed one is skipped by builds, with a warning)."""
-    from index.corpus import articles_dir, load_corpus
+    from index import articles_dir, load_corpus
 
     folder = articles_dir(Path(index_settings.content_dir))
     corpus = load_corpus(Path(index_settings.content_dir))
@@ -277,7 +275,7 @@ def main_check(quick: bool = False, out: TextIO | None = None) -> int:
     out = out or sys.stdout
     try:
         settings = load_settings()
-        from index.config import IndexSettings
+        from index import IndexSettings
 
         index_settings = _index_settings(IndexSettings)
     except SettingsError as exc:

@@ -17,7 +17,7 @@ from html.parser import HTMLParser
 from typing import Any, Protocol
 
 from bot.texts import Lang, format_date, text
-from index.clean import clean_text as valid_text
+from index import clean_text as valid_text
 
 MAX_MESSAGE = 4096  # Telegram's limit, after entity parsing
 PAGE_SIZE = 3

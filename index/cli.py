@@ -113,9 +113,9 @@ def _answer_line(engine, question: str, args: argparse.Namespace) -> str:
 
 def cmd_ask(args: argparse.Namespace) -> int:
     from index.clean import clean_text
-    from index.search import Engine
+    from index.lifecycle import open_engine
 
-    engine = Engine.open(_settings(args))
+    engine = open_engine(_settings(args))
     if args.question == "-":
         # Bytes that are not UTF-8 reach clean_text instead of ending the loop.
         sys.stdin.reconfigure(errors="surrogateescape")  # type: ignore[union-attr]
@@ -128,9 +128,9 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 def cmd_eval(args: argparse.Namespace) -> int:
     from index.evaluate import TABLE_HEAD, EvalReport, ablation, evaluate, load_jsonl
-    from index.search import Engine
+    from index.lifecycle import open_engine
 
-    engine = Engine.open(_settings(args))
+    engine = open_engine(_settings(args))
     sets = [(Path(f).name, load_jsonl(Path(f)), []) for f in args.files]
     sets += [(Path(f).name, [], load_jsonl(Path(f))) for f in args.ood or []]
     questions = [q for _, qs, _ in sets for q in qs]
@@ -174,8 +174,8 @@ DEFAULT_EVAL = Path("../shared/eval")
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
     from index.calibrate import calibrate, summary
+    from index.lifecycle import open_engine
     from index.relevance import model_path
-    from index.search import Engine
 
     files = [Path(f) for f in args.files] or [
         DEFAULT_EVAL / "dev.jsonl",
@@ -185,7 +185,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         DEFAULT_EVAL / "dev_ood.jsonl",
         DEFAULT_EVAL / "dev_more_ood.jsonl",
     ]
-    engine = Engine.open(_settings(args))
+    engine = open_engine(_settings(args))
     cal = calibrate(engine, files, ood, folds=args.folds)
     print(summary(cal))
     out = Path(args.out) if args.out else model_path(engine.family)
@@ -230,13 +230,22 @@ def cmd_fetch(args: argparse.Namespace) -> int:
 
 
 def cmd_update(args: argparse.Namespace) -> int:
-    from index.build import build_index
+    """The same update as the bot's /update: fetch, then build (no engine to switch here)."""
+    from index.fetch import FetchError, SourceError, fetch_all
+    from index.lifecycle import update
 
-    code = cmd_fetch(args)
+    since = dt.date.fromisoformat(args.since) if args.since else None
     settings = _settings(args)
-    report = build_index(settings, progress=not args.quiet)
-    print(report.summary())
-    return code
+    report = update(
+        settings,
+        fetcher=lambda s: fetch_all(s, source=args.source, since=since),
+        progress=not args.quiet,
+    )
+    print(report.fetch.render() if report.fetch else report.fetch_summary())
+    print(report.build.summary())
+    if report.fetch is None:
+        return 2 if report.fetch_error in (SourceError.__name__, FetchError.__name__) else 1
+    return report.fetch.exit_code
 
 
 def main(argv: list[str] | None = None) -> int:

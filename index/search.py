@@ -274,38 +274,26 @@ class Engine:
         settings: IndexSettings | None = None,
         embedder: Embedder | None = None,
         *,
-        build_if_missing: bool = True,
         reranker: Reranker | None = None,
     ) -> Engine:
+        """The engine over the current version (or the newest intact older one when it is
+        damaged); :class:`IndexUnavailable` when there is none (``open_engine`` builds one)."""
         settings = settings or IndexSettings()
         embedder = embedder or Embedder(settings)
-        snap = cls._load_current(settings, embedder, build_if_missing=build_if_missing)
-        return cls(settings, embedder, snap, reranker)
+        return cls(settings, embedder, cls._load_current(settings, embedder), reranker)
 
     @staticmethod
-    def _load_current(
-        settings: IndexSettings, embedder: Embedder, *, build_if_missing: bool
-    ) -> Snapshot:
-        from index.build import build_index
-
+    def _load_current(settings: IndexSettings, embedder: Embedder) -> Snapshot:
         try:
-            try:
-                folder, manifest = open_version(settings.index_dir, verify=False)
-                if manifest.model_id != embedder.model_id:
-                    raise IndexUnavailable(
-                        f"index built with {manifest.model_id}, engine runs {embedder.model_id}"
-                    )
-                verify_files(folder, manifest, list(manifest.files))
-                return _load_snapshot(folder, manifest)
-            except IndexDamaged as exc:  # an older version serves meanwhile
-                return _older_intact(settings, embedder, exc)
-        except IndexUnavailable as exc:
-            if not build_if_missing:
-                raise
-            log.info("building the index: %s", exc)
-            build_index(settings, embedder, progress=False)
-            folder, manifest = open_version(settings.index_dir)
+            folder, manifest = open_version(settings.index_dir, verify=False)
+            if manifest.model_id != embedder.model_id:
+                raise IndexUnavailable(
+                    f"index built with {manifest.model_id}, engine runs {embedder.model_id}"
+                )
+            verify_files(folder, manifest, list(manifest.files))
             return _load_snapshot(folder, manifest)
+        except IndexDamaged as exc:  # an older version serves meanwhile
+            return _older_intact(settings, embedder, exc)
 
     def reload_if_changed(self) -> bool:
         """Switch to a newer published version; a bad one is refused and the old one serves."""
@@ -334,14 +322,6 @@ class Engine:
             _settle_memory()
             log.info("switched to index version %s", version)
             return True
-
-    def rebuild(self, *, force: bool = False):
-        """Build from content/ (incremental) and switch to the result."""
-        from index.build import build_index
-
-        report = build_index(self.settings, self.embedder, force=force, progress=False)
-        self.reload_if_changed()
-        return report
 
     # ------------------------------------------------------------------ facts
     def articles(self) -> list[ArticleInfo]:

@@ -57,6 +57,6 @@ def embedder(index_settings):
 @pytest.fixture(scope="session")
 def engine(index_settings, embedder):
     """A real engine over the seed corpus: model loaded once, index built once."""
-    from index.search import Engine
+    from index import open_engine
 
-    return Engine.open(index_settings, embedder)
+    return open_engine(index_settings, embedder)

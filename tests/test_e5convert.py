@@ -439,9 +439,9 @@ def test_retrieval_quality_with_the_converted_model(converted: Path, tmp_path: P
     """The default model's figures on the dev set (README), through the whole engine."""
     import shutil
 
+    from index import open_engine
     from index.config import IndexSettings
     from index.evaluate import evaluate, load_jsonl
-    from index.search import Engine
 
     repo = Path(__file__).resolve().parents[1]
     dev = repo.parent / "shared" / "eval"
@@ -456,7 +456,7 @@ def test_retrieval_quality_with_the_converted_model(converted: Path, tmp_path: P
         embedding_backend="torch",
     )
     report = evaluate(
-        Engine.open(settings), load_jsonl(dev / "dev.jsonl"), load_jsonl(dev / "dev_ood.jsonl")
+        open_engine(settings), load_jsonl(dev / "dev.jsonl"), load_jsonl(dev / "dev_ood.jsonl")
     )
     # e5 with PyTorch (README): Hit@1 0.833, Hit@5 0.917, MRR@10 0.876, 4/4, 0/24.
     assert report.hit1 >= 0.79
@@ -475,11 +475,11 @@ def test_default_serving_path_e5_onnx_int8(
     with the query and passage prompts) and the engine meets the README's dev figures."""
     import shutil
 
+    from index import open_engine
     from index.config import IndexSettings
     from index.embed import E5_DIR, Embedder
     from index.evaluate import evaluate, load_jsonl
     from index.onnx_export import export_onnx
-    from index.search import Engine
 
     repo = Path(__file__).resolve().parents[1]
     root = tmp_path / "deployment"  # laid out like a checkout: data/models/multilingual-e5-small
@@ -508,7 +508,7 @@ def test_default_serving_path_e5_onnx_int8(
         cos = np.sum(ours * theirs, axis=1)
         assert cos.min() >= 0.99, cos
     dev = repo.parent / "shared" / "eval"
-    engine = Engine.open(settings, embedder)
+    engine = open_engine(settings, embedder)
     assert engine.info().model_id == embedder.model_id
     if not (dev / "dev.jsonl").exists():  # the figures need the dev set; the path ran anyway
         assert engine.search("vidéosurveillance algorithmique").answered

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from test_incremental import _article
 
+from index import open_engine
 from index.build import build_index
 from index.config import IndexSettings
 from index.corpus import articles_dir, save_article
@@ -97,18 +98,18 @@ def test_every_damaged_version_file_is_served_around_then_repaired(
         with caplog.at_level(logging.WARNING, logger="index"):
             if shared:  # the older version shares the damaged segment: nothing intact
                 with pytest.raises(IndexDamaged):
-                    Engine.open(copy, embedder, build_if_missing=False)
-                started = Engine.open(copy, embedder)  # the bot at start: builds, then serves
+                    Engine.open(copy, embedder)
+                started = open_engine(copy, embedder)  # the bot at start: builds, then serves
                 assert started.info().version not in (first, second), kind
             else:
-                served = Engine.open(copy, embedder, build_if_missing=False)
+                served = Engine.open(copy, embedder)
                 assert served.info().version == first, kind
                 assert served.search("vidéosurveillance algorithmique").answered, kind
                 assert f"serving the older version {first}" in caplog.text, kind
         report = build_index(copy, embedder, progress=False)
         assert (report.changed or shared) and report.version != second, kind
         open_version(copy.index_dir)  # every file checked: nothing damaged linked
-        repaired = Engine.open(copy, embedder, build_if_missing=False)
+        repaired = Engine.open(copy, embedder)
         assert repaired.info().version == report.version, kind
         answer = repaired.search(QUESTION)
         assert answer.answered and answer.results[0].title == SOUND.title, kind
@@ -163,7 +164,7 @@ def test_a_damaged_current_version_is_refused_once(
     settings, first, second = two_versions
     copy = _copy(settings, tmp_path)
     flip_bytes(copy.index_dir / "versions" / second / "vocab.json")
-    served = Engine.open(copy, embedder, build_if_missing=False)
+    served = Engine.open(copy, embedder)
     assert served.info().version == first
     with caplog.at_level(logging.ERROR, logger="index"):
         assert served.reload_if_changed() is False
@@ -194,7 +195,7 @@ def test_build_after_damage_to_a_version_shared_by_hard_links(
     report = build_index(copy, embedder, progress=False)
     assert not report.incremental and "passages.npy is corrupt" in report.repaired
     open_version(copy.index_dir)  # raises when a damaged file was linked
-    assert Engine.open(copy, embedder, build_if_missing=False).search(QUESTION).answered
+    assert Engine.open(copy, embedder).search(QUESTION).answered
     assert len(list(articles_dir(content).glob("*.md"))) == report.articles
 
 
@@ -267,7 +268,7 @@ def test_malformed_article_files_are_skipped_by_name_and_the_others_build(
     assert "escape.md: id '../../escaped' is not a slug" in summary
     assert not (tmp_path / "escaped.md").exists()
     assert (
-        Engine.open(settings, embedder, build_if_missing=False)
+        Engine.open(settings, embedder)
         .search("vidéosurveillance algorithmique")
         .answered
     )
@@ -352,7 +353,7 @@ def test_corrupt_embedding_cache_is_discarded_and_the_build_succeeds(
         report = build_index(settings, fresh, force=True, progress=False)
     assert f"embedding cache {cache} unreadable" in caplog.text
     assert report.embedded == report.passages > 0
-    answer = Engine.open(settings, fresh, build_if_missing=False).search(QUESTION)
+    answer = Engine.open(settings, fresh).search(QUESTION)
     assert answer.answered and answer.results[0].title == SOUND.title
     fresh.cache.close()
     fresh.__dict__["_cache"] = None
@@ -485,7 +486,7 @@ def test_build_killed_at_each_phase_keeps_the_index_and_recovers(
         assert killed, f"the build finished before {phase}"
         current = current_version(settings.index_dir)
         open_version(settings.index_dir, current)  # intact, whichever it is
-        engine = Engine.open(settings, embedder, build_if_missing=False)
+        engine = Engine.open(settings, embedder)
         assert engine.search("vidéosurveillance algorithmique").answered, phase
         if marker is not None and marker.startswith(".build-"):
             assert list(_versions(settings.index_dir).glob(".build-*")), phase
@@ -494,5 +495,5 @@ def test_build_killed_at_each_phase_keeps_the_index_and_recovers(
     assert not list(_versions(settings.index_dir).glob(".build-*"))
     assert not list(_versions(settings.index_dir).glob(".init-*"))
     open_version(settings.index_dir, first.version)  # the first version kept, intact
-    engine = Engine.open(settings, embedder, build_if_missing=False)
+    engine = Engine.open(settings, embedder)
     assert engine.search("Des micros écoutent-ils la rue piétonne ?").answered

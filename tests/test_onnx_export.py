@@ -98,9 +98,9 @@ def test_onnx_backend_needs_an_export(tmp_path: Path) -> None:
 
 
 def test_engine_end_to_end_with_onnx(exported: tuple[Path, Path], tmp_path: Path) -> None:
+    from index import open_engine
     from index.config import IndexSettings
     from index.embed import Embedder, resolve_model
-    from index.search import Engine
 
     root, _ = exported
     content = tmp_path / "content"
@@ -113,7 +113,7 @@ def test_engine_end_to_end_with_onnx(exported: tuple[Path, Path], tmp_path: Path
         embedding_backend="onnx",
     )
     embedder = Embedder(settings)
-    engine = Engine.open(settings, embedder)
+    engine = open_engine(settings, embedder)
     assert engine.info().model_id.endswith("+onnx-int8")
     answer = engine.search("vidéosurveillance algorithmique pendant les Jeux olympiques")
     assert answer.answered and answer.results
