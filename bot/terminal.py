@@ -12,17 +12,16 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, TextIO
 
+from bot import replies
 from bot.render import (
     PAGE_SIZE,
     Quote,
     clean_text,
-    esc,
     html_to_plain,
     render_answer,
-    render_article_lines,
     render_nothing,
 )
-from bot.texts import EXAMPLES, Lang, example, format_date, text
+from bot.texts import Lang, example, text
 from index import detect_lang
 
 if TYPE_CHECKING:
@@ -45,13 +44,12 @@ class TerminalChat:
         self.offset = 0
 
     def welcome(self) -> str:
-        examples = "\n".join(f"• {esc(q)}" for q in EXAMPLES[self.lang])
         hint = (
             "\n\n(« plus » : autres passages · « quit » : quitter)"
             if self.lang == "fr"
             else ("\n\n(“more”: more passages · “quit”: leave)")
         )
-        return html_to_plain(text(self.lang, "welcome", examples=examples)) + hint
+        return html_to_plain(replies.welcome(self.lang)) + hint
 
     def handle(self, line: str) -> str:
         """The plain-text reply to one input line."""
@@ -59,30 +57,15 @@ class TerminalChat:
         if command in ("/start",):
             return self.welcome()
         if command in ("/aide", "/help"):
-            return html_to_plain(text(self.lang, "help", username="bot"))
+            return html_to_plain(replies.help_text(self.lang, "bot"))
         if command in ("/sujets", "/topics"):
-            articles = self.engine.articles()
-            if not articles:
-                return html_to_plain(text(self.lang, "topics_empty"))
-            header = text(self.lang, "topics_header", count=len(articles))
-            return html_to_plain("\n".join([header, *render_article_lines(articles, self.lang)]))
-        if command in ("/apropos", "/about"):
-            info = self.engine.info()
-            built = info.built_at.date() if info.built_at else None
-            refreshed = getattr(info, "content_refreshed_at", None)
-            return html_to_plain(
-                text(
-                    self.lang,
-                    "about",
-                    articles=info.articles,
-                    passages=info.passages,
-                    newest=format_date(info.newest_article, self.lang),
-                    built=format_date(built, self.lang),
-                    refreshed=format_date(refreshed.date() if refreshed else None, self.lang),
-                )
+            return "\n".join(
+                html_to_plain(m) for m in replies.topics(self.engine.articles(), self.lang)
             )
+        if command in ("/apropos", "/about"):
+            return html_to_plain(replies.about(self.engine.info(), self.lang))
         if command in ("/confidentialite", "/privacy"):
-            return html_to_plain(text(self.lang, "privacy", days=self.retention_days))
+            return html_to_plain(replies.privacy(self.lang, self.retention_days))
         if command in MORE:
             return self.more()
         question = clean_text(line)

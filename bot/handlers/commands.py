@@ -6,16 +6,15 @@ French names first, English aliases (/help, /topics, /about, /privacy) beside th
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 
 from telegram import Update
 from telegram.ext import Application, CommandHandler, ContextTypes, filters
 
+from bot import replies
 from bot.handlers.common import reply, reply_answer
-from bot.render import esc, render_article_lines, split_messages
 from bot.services import services
 from bot.store import is_answer_id
-from bot.texts import EXAMPLES, Lang, format_date, lang_for, text
+from bot.texts import lang_for, text
 
 HELP_PAYLOADS = frozenset({"aide", "help"})
 
@@ -41,15 +40,14 @@ async def on_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await svc.count("shares")
         await reply_answer(message, context, quotes, payload, lang)
         return
-    examples = "\n".join(f"• <i>{esc(q)}</i>" for q in EXAMPLES[lang])
-    await reply(message, context, text(lang, "welcome", examples=examples))
+    await reply(message, context, replies.welcome(lang))
 
 
 async def on_help(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     message = update.effective_message
     if message is not None:
-        username = esc(context.bot.username or "")
-        await reply(message, context, text(lang_for(update), "help", username=username))
+        lang = lang_for(update)
+        await reply(message, context, replies.help_text(lang, context.bot.username or ""))
 
 
 async def on_topics(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -60,17 +58,8 @@ async def on_topics(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     lang = lang_for(update)
     engine = services(context).require_engine()
     articles = await asyncio.to_thread(engine.articles)
-    if not articles:
-        await reply(message, context, text(lang, "topics_empty"))
-        return
-    header = text(lang, "topics_header", count=len(articles))
-    for part in split_messages(header, render_article_lines(articles, lang)):
+    for part in replies.topics(articles, lang):
         await reply(message, context, part)
-
-
-def _when(value: dt.datetime | dt.date | None, lang: Lang) -> str:
-    day = value.date() if isinstance(value, dt.datetime) else value
-    return format_date(day, lang)
 
 
 async def on_about(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -79,26 +68,14 @@ async def on_about(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     lang = lang_for(update)
     info = await asyncio.to_thread(services(context).require_engine().info)
-    await reply(
-        message,
-        context,
-        text(
-            lang,
-            "about",
-            articles=info.articles,
-            passages=info.passages,
-            newest=esc(_when(info.newest_article, lang)),
-            built=esc(_when(info.built_at, lang)),
-            refreshed=esc(_when(getattr(info, "content_refreshed_at", None), lang)),
-        ),
-    )
+    await reply(message, context, replies.about(info, lang))
 
 
 async def on_privacy(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     message = update.effective_message
     if message is not None:
         days = services(context).settings.answer_retention_days
-        await reply(message, context, text(lang_for(update), "privacy", days=days))
+        await reply(message, context, replies.privacy(lang_for(update), days))
 
 
 def register(application: Application) -> None:
