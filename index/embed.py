@@ -99,12 +99,32 @@ def choose_backend(settings: IndexSettings, spec: ModelSpec) -> tuple[str, str |
     return "torch", None
 
 
+def onnx_files(settings: IndexSettings, folder: Path, onnx_file: str) -> tuple[str, str]:
+    """(model, tokenizer) files the torch-free encoder loads: the French + English trimmed copy
+    (index/vocab.py) when it was made from ``onnx_file`` and the setting allows, else the full
+    ones."""
+    from index.vocab import trimmed_files
+
+    if settings.embedding_vocabulary == "auto":
+        trimmed = trimmed_files(folder, onnx_file)
+        if trimmed:
+            return trimmed
+    return onnx_file, "tokenizer.json"
+
+
 def model_id_for(settings: IndexSettings, spec: ModelSpec | None = None) -> str:
     """The id an index built now would record, without loading the model. int8 vectors differ
-    slightly from fp32 ones, so the backend is part of it: a backend change rebuilds."""
+    slightly from fp32 ones, so the backend is part of it: a backend change rebuilds. So is a
+    trimmed vocabulary: same vectors for French and English, not for other scripts."""
     spec = spec or resolve_model(settings.embedding_model)
-    backend, _ = choose_backend(settings, spec)
-    return spec.model_id + ("+onnx-int8" if backend == "onnx" else "")
+    backend, onnx_file = choose_backend(settings, spec)
+    if backend != "onnx":
+        return spec.model_id
+    folder = Path(spec.path)
+    if onnx_file and OnnxEncoder.supports(folder):
+        if onnx_files(settings, folder, onnx_file)[1] != "tokenizer.json":
+            return spec.model_id + "+onnx-int8-fr-en"
+    return spec.model_id + "+onnx-int8"
 
 
 # Texts that must come out bit-identical from a build session before it is trusted: long and
@@ -200,7 +220,12 @@ class OnnxEncoder:
     PARALLEL_MIN_TEXTS = 24
 
     def __init__(
-        self, folder: Path, file_name: str, cache_dir: Path | None = None, threads: int = 0
+        self,
+        folder: Path,
+        file_name: str,
+        cache_dir: Path | None = None,
+        threads: int = 0,
+        tokenizer_file: str = "tokenizer.json",
     ) -> None:
         """``cache_dir``: where the int8-weight copy of the model may be kept; ``threads``:
         the serving session's (0 = onnxruntime's pool over all cores, which is fastest for
@@ -216,10 +241,6 @@ class OnnxEncoder:
         max_len = int(read("sentence_bert_config.json").get("max_seq_length") or 512)
         pad = read("special_tokens_map.json").get("pad_token") or "[PAD]"
         pad = pad.get("content", "[PAD]") if isinstance(pad, dict) else pad
-        self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
-        pad_id = self.tokenizer.token_to_id(pad)
-        self.tokenizer.enable_truncation(max_length=max_len)
-        self.tokenizer.enable_padding(pad_id=pad_id or 0, pad_token=pad)
         self.model_path = folder / file_name
         self.cache_dir = cache_dir
         self.threads = threads
@@ -235,6 +256,12 @@ class OnnxEncoder:
         else:
             self.session = self._session(threads)
         self.inputs = {i.name for i in self.session.get_inputs()}
+        # The tokenizer after the session: the peak of a session's loading (the model file
+        # read whole, then its tensors made) does not add to the tokenizer's ~55 MB.
+        self.tokenizer = Tokenizer.from_file(str(folder / tokenizer_file))
+        pad_id = self.tokenizer.token_to_id(pad)
+        self.tokenizer.enable_truncation(max_length=max_len)
+        self.tokenizer.enable_padding(pad_id=pad_id or 0, pad_token=pad)
         if threads == 1 and verified is None:
             self.session = self._single_threaded()
         self.prompts: dict[str, str] = (
@@ -454,11 +481,13 @@ class Embedder:
         try:
             if backend == "onnx" and onnx_file and OnnxEncoder.supports(Path(self.spec.path)):
                 # No torch in the process: about 400 MB less resident memory, faster start.
+                model_file, tokenizer_file = onnx_files(settings, Path(self.spec.path), onnx_file)
                 self.onnx = OnnxEncoder(
                     Path(self.spec.path),
-                    onnx_file,
+                    model_file,
                     settings.cache_dir,
                     threads=settings.search_threads,
+                    tokenizer_file=tokenizer_file,
                 )
                 prompts, self.dim = self.onnx.prompts, self.onnx.dim
             else:
