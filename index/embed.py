@@ -121,9 +121,11 @@ def model_id_for(settings: IndexSettings, spec: ModelSpec | None = None) -> str:
     if backend != "onnx":
         return spec.model_id
     folder = Path(spec.path)
-    if onnx_file and OnnxEncoder.supports(folder):
-        if onnx_files(settings, folder, onnx_file)[1] != "tokenizer.json":
-            return spec.model_id + "+onnx-int8-fr-en"
+    trimmed = onnx_file and OnnxEncoder.supports(folder)
+    if trimmed and onnx_files(settings, folder, onnx_file)[1] != "tokenizer.json":
+        from index.vocab import vocabulary_id
+
+        return f"{spec.model_id}+onnx-int8-{vocabulary_id()}"
     return spec.model_id + "+onnx-int8"
 
 

@@ -1,5 +1,5 @@
 """Vocabulary trimming: a copy of the int8 ONNX model and its tokenizer that keep only the
-pieces Latin-script text can use (~99k of multilingual-e5's 250,002).
+pieces French and English text can use (~92k of multilingual-e5's 250,002).
 
 Why: the full SentencePiece vocabulary costs ~280 MB resident in ``tokenizers`` (its Unigram
 trie) and 96 MB of int8 embedding rows in the ONNX session, for scripts the campaign never
@@ -8,12 +8,14 @@ into words and segments each word with a Viterbi search over the pieces that occ
 every piece made only of ``KEPT_CHARS`` is kept with its score, so a word made of those
 characters sees the very same candidates and gets the very same pieces; their embedding rows
 are copied byte for byte, so the model sees the same input. A word with another character
-(Cyrillic, CJK, ``ł``...) loses the pieces holding it: that character becomes ``<unk>`` and the
-word's vector drifts (README "Memory"). The original files stay: ``EMBEDDING_VOCABULARY=full``.
+(Cyrillic, CJK, ``ñ``, ``ł``...) loses the pieces holding it: that character becomes
+``<unk>`` and the word's vector drifts (README "Memory"). The original files stay:
+``EMBEDDING_VOCABULARY=full`` serves them.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -23,12 +25,13 @@ import numpy as np
 
 log = logging.getLogger(__name__)
 
-# Printable ASCII, Latin-1 (French, and Spanish, German, Portuguese, Italian letters), œ/Œ/Ÿ,
-# typographic quotes and dashes, the euro sign, and SentencePiece's word marker.
+# What French and English are written with: printable ASCII, the French letters, Latin-1's
+# signs (no-break space, « », °, §, ², ×...), typographic quotes and dashes, the euro sign, and
+# SentencePiece's word marker. (Letters such as ñ, ß, ã, ł are not kept: ~7k pieces, 7 MB.)
 KEPT_CHARS = frozenset(
     [chr(c) for c in range(0x20, 0x7F)]
-    + [chr(c) for c in range(0xA0, 0x100)]
-    + list("ŒœŸ‘’‚“”„–—…•€™▁")
+    + [chr(c) for c in range(0xA0, 0xC0)]
+    + list("×÷àâäæçéèêëîïôöœùûüÿÀÂÄÆÇÉÈÊËÎÏÔÖŒÙÛÜŸ‘’‚“”„–—…•€™▁")
 )
 TRIMMED_MODEL = "onnx/model_quint8_avx2.fr-en.onnx"
 TRIMMED_TOKENIZER = "onnx/tokenizer.fr-en.json"
@@ -89,9 +92,15 @@ def trim_onnx(model_file: Path, keep: np.ndarray) -> bytes:
     return model.SerializeToString()
 
 
+def vocabulary_id() -> str:
+    """Names the kept characters in model ids: vectors cached with other ones are not reused."""
+    return "fr-en-" + hashlib.sha256("".join(sorted(KEPT_CHARS)).encode()).hexdigest()[:8]
+
+
 def _source_key(source: Path) -> dict:
+    """What the trimmed copy was made from: the file (size, date) and the kept characters."""
     st = source.stat()
-    return {"source_size": st.st_size, "source_mtime_ns": st.st_mtime_ns}
+    return {"source_size": st.st_size, "source_mtime_ns": st.st_mtime_ns, "chars": vocabulary_id()}
 
 
 def trimmed_files(folder: Path, source: str) -> tuple[str, str] | None:

@@ -25,6 +25,7 @@ FOREIGN = {
     "chinese": "奥运会期间的算法视频监控",
     "polish": "Monitoring wizyjny w Łodzi i Gdańsku",
     "french, a Polish name": "Les caméras de Łódź analysent les foules",
+    "french, a Brazilian city": "La reconnaissance faciale à São Paulo",
 }
 
 pytestmark = pytest.mark.skipif(
@@ -77,7 +78,7 @@ def test_trimmed_tokenizer_gives_the_same_ids(folder: Path) -> None:
     full = Tokenizer.from_file(str(folder / "tokenizer.json"))
     trimmed = Tokenizer.from_file(str(folder / TRIMMED_TOKENIZER))
     keep = kept_ids(json.loads((folder / "tokenizer.json").read_text("utf-8")))
-    assert 90_000 < len(keep) < 110_000  # of 250,002
+    assert 90_000 < len(keep) < 95_000  # of 250,002
     for a, b in zip(full.encode_batch(texts), trimmed.encode_batch(texts), strict=True):
         assert a.ids == keep[b.ids].tolist(), a.tokens
 
@@ -104,7 +105,7 @@ def test_trimmed_model_gives_the_same_vectors(folder: Path) -> None:
 def test_choice_is_reversible_and_follows_the_export(folder: Path) -> None:
     from index.config import IndexSettings
     from index.embed import model_id_for, onnx_files, resolve_model
-    from index.vocab import TRIMMED_MODEL, TRIMMED_STAMP, TRIMMED_TOKENIZER
+    from index.vocab import TRIMMED_MODEL, TRIMMED_STAMP, TRIMMED_TOKENIZER, vocabulary_id
 
     auto = IndexSettings(embedding_model=str(folder), embedding_backend="onnx")
     full = IndexSettings(
@@ -113,7 +114,7 @@ def test_choice_is_reversible_and_follows_the_export(folder: Path) -> None:
     assert onnx_files(auto, folder, SOURCE) == (TRIMMED_MODEL, TRIMMED_TOKENIZER)
     assert onnx_files(full, folder, SOURCE) == (SOURCE, "tokenizer.json")
     spec = resolve_model(str(folder))
-    assert model_id_for(auto, spec) == model_id_for(full, spec).replace("int8", "int8-fr-en")
+    assert model_id_for(auto, spec) == f"{model_id_for(full, spec)}-{vocabulary_id()}"
     # A new export of the full model (another size or date) makes the trimmed copy stale:
     # the full one serves. (The stamp is edited: the model itself is a link, not ours.)
     stamp = folder / TRIMMED_STAMP
