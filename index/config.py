@@ -31,7 +31,7 @@ class IndexSettings(BaseSettings):
         "auto",
         pattern="^(auto|full)$",
         description="'auto': the ONNX model's French + English vocabulary when trimmed (`model "
-        "export-onnx` writes it; same vectors for Latin-script text, ~350 MB less resident); "
+        "export-onnx` writes it; same vectors for French and English text, ~350 MB less resident); "
         "'full': all 250k pieces.",
     )
     embedding_batch_size: int = Field(32, ge=1, le=1024)
