@@ -121,8 +121,8 @@ def model_id_for(settings: IndexSettings, spec: ModelSpec | None = None) -> str:
     if backend != "onnx":
         return spec.model_id
     folder = Path(spec.path)
-    trimmed = onnx_file and OnnxEncoder.supports(folder)
-    if trimmed and onnx_files(settings, folder, onnx_file)[1] != "tokenizer.json":
+    torch_free = onnx_file and OnnxEncoder.supports(folder)  # the encoder that may trim
+    if torch_free and onnx_files(settings, folder, onnx_file)[1] != "tokenizer.json":
         from index.vocab import vocabulary_id
 
         return f"{spec.model_id}+onnx-int8-{vocabulary_id()}"

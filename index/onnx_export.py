@@ -84,7 +84,7 @@ def export_onnx(
     target = folder / ONNX_INT8_FILE
     if target.exists() and not force:
         log.info("ONNX export already present: %s", target)
-        write_trimmed(folder, ONNX_INT8_FILE)  # an export made before trimming existed
+        _trim(folder)  # an export made before trimming existed
         return target
 
     try:
@@ -118,5 +118,13 @@ def export_onnx(
     }
     (folder / STAMP).write_text(json.dumps(stamp, indent=2), encoding="utf-8")
     log.info("ONNX int8 export written to %s (%s)", target, stamp)
-    write_trimmed(folder, ONNX_INT8_FILE)
+    _trim(folder)
     return target
+
+
+def _trim(folder: Path) -> None:
+    """The French + English copy is a saving, never a reason for the export to fail."""
+    try:
+        write_trimmed(folder, ONNX_INT8_FILE)
+    except (OSError, ValueError) as exc:
+        log.warning("vocabulary not trimmed (%s): the full one serves", exc)

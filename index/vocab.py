@@ -97,10 +97,17 @@ def vocabulary_id() -> str:
     return "fr-en-" + hashlib.sha256("".join(sorted(KEPT_CHARS)).encode()).hexdigest()[:8]
 
 
-def _source_key(source: Path) -> dict:
-    """What the trimmed copy was made from: the file (size, date) and the kept characters."""
-    st = source.stat()
-    return {"source_size": st.st_size, "source_mtime_ns": st.st_mtime_ns, "chars": vocabulary_id()}
+def _source_key(folder: Path, source: str) -> dict:
+    """What the trimmed copy was made from: the model and tokenizer files (size, date) and the
+    kept characters."""
+    st, tok = (folder / source).stat(), (folder / "tokenizer.json").stat()
+    return {
+        "source_size": st.st_size,
+        "source_mtime_ns": st.st_mtime_ns,
+        "tokenizer_size": tok.st_size,
+        "tokenizer_mtime_ns": tok.st_mtime_ns,
+        "chars": vocabulary_id(),
+    }
 
 
 def trimmed_files(folder: Path, source: str) -> tuple[str, str] | None:
@@ -108,7 +115,7 @@ def trimmed_files(folder: Path, source: str) -> tuple[str, str] | None:
     try:
         stamp = json.loads((folder / TRIMMED_STAMP).read_text("utf-8"))
         current = stamp.get("source") == source and all(
-            stamp.get(k) == v for k, v in _source_key(folder / source).items()
+            stamp.get(k) == v for k, v in _source_key(folder, source).items()
         )
     except (OSError, ValueError):
         return None
@@ -132,7 +139,7 @@ def write_trimmed(folder: Path, source: str) -> Path | None:
         tmp = folder / f"{name}.{os.getpid()}.tmp"
         tmp.write_bytes(data)
         os.replace(tmp, folder / name)  # atomic: a reader never sees half a file
-    stamp = {"source": source, **_source_key(folder / source), "kept": len(keep)}
+    stamp = {"source": source, **_source_key(folder, source), "kept": len(keep)}
     stamp["of"] = len(tokenizer["model"]["vocab"])
     (folder / TRIMMED_STAMP).write_text(json.dumps(stamp, indent=2), encoding="utf-8")
     log.info("vocabulary trimmed to %d of %d pieces: %s", len(keep), stamp["of"], TRIMMED_MODEL)
