@@ -1,6 +1,7 @@
 """Resident memory: the terminal chat's peak after N questions, and what holds it.
 
     python bench/memory.py [--model e5|minilm] [--backend torch|onnx] [--questions 1000]
+                           [--corpus FOLDER kept by bench/scale.py --workdir]
 
 1. ``python -m bot --terminal`` (a separate process) reads ``--questions`` questions from
    stdin (bench/questions.py, repeated); its peak resident memory is the kernel's maxrss of
@@ -85,12 +86,21 @@ def terminal_peak(env: dict[str, str], questions: list[str]) -> tuple[float, int
 def main(argv: list[str] | None = None) -> int:
     p = c.parser(__doc__.splitlines()[0], size=False)
     p.add_argument("--questions", type=int, default=1000)
+    p.add_argument(
+        "--corpus",
+        type=Path,
+        default=None,
+        help="a folder kept by `bench/scale.py --workdir` (100k passages) instead of the seed",
+    )
     args = p.parse_args(argv)
-    settings = c.settings_for(args)
+    args.size = "100k" if args.corpus else "seed"
+    dirs = {k: args.corpus / k for k in ("content", "index", "cache")} if args.corpus else {}
+    settings = c.settings_for(args, **{f"{k}_dir": v for k, v in dirs.items()})
     env = {
         **os.environ,
         "TELEGRAM_BOT_TOKEN": "",
         "CONTENT_DIR": str(settings.content_dir),
+        "INDEX_DIR": str(settings.index_dir),
         "CACHE_DIR": str(settings.cache_dir),
         "EMBEDDING_MODEL": args.model,
         "EMBEDDING_BACKEND": args.backend,

@@ -198,10 +198,11 @@ def int8_weight_model(path: Path) -> bytes:
     return model.SerializeToString()
 
 
-# Texts of more tokens than a question (passages, at build time) give their activations back
-# after the run: onnxruntime's arena otherwise keeps what the longest text needed (~60 MB at
-# 512 tokens) in a server that answers questions of ~20 tokens.
-SHRINK_FROM = 64
+# After texts longer than a question (passages, at build time), onnxruntime's arena gives back
+# what they needed: it otherwise keeps what the longest text took (~60 MB at 512 tokens) in a
+# server that answers questions of ~20 tokens. Once per ``encode`` call, not per run: every run
+# would then allocate its activations afresh (a build ran up to 2x slower).
+RELEASE_FROM_CHARS = 256
 
 
 class OnnxEncoder:
@@ -395,15 +396,16 @@ class OnnxEncoder:
                 if not self._keep:
                     self._kept = None
 
-    def _run_one(self, session, text: str) -> np.ndarray:
-        """One text, one run: no padding, no batch-mates (see ``encode``)."""
+    def _run_one(self, session, text: str, options=None) -> np.ndarray:
+        """One text, one run: no padding, no batch-mates (see ``encode``); ``options``:
+        onnxruntime's RunOptions."""
         enc = self.tokenizer.encode(text)
         ids = np.array([enc.ids], dtype=np.int64)
         mask = np.array([enc.attention_mask], dtype=np.int64)
         feed = {"input_ids": ids, "attention_mask": mask}
         if "token_type_ids" in self.inputs:
             feed["token_type_ids"] = np.zeros_like(ids)
-        hidden = session.run(None, feed, self._shrink if ids.shape[1] > SHRINK_FROM else None)[0]
+        hidden = session.run(None, feed, options)[0]
         m = mask[:, :, None].astype(np.float32)
         pooled = (hidden * m).sum(axis=1) / np.clip(m.sum(axis=1), 1e-9, None)
         return (pooled / np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None))[0]
@@ -424,9 +426,10 @@ class OnnxEncoder:
         order = sorted(range(len(full)), key=lambda i: -len(full[i]))  # longest first: balance
         out = np.zeros((len(full), self.dim), dtype=np.float32)
         bar = tqdm(total=len(full), desc="embedding", unit="text", disable=not progress)
+        session = self.session
         if len(full) < self.PARALLEL_MIN_TEXTS:
             for i in order:
-                out[i] = self._run_one(self.session, full[i])
+                out[i] = self._run_one(session, full[i])
                 bar.update()
         else:
             from concurrent.futures import ThreadPoolExecutor
@@ -442,6 +445,8 @@ class OnnxEncoder:
                 for _ in pool.map(run, order):
                     bar.update()
         bar.close()
+        if full and len(full[order[0]]) > RELEASE_FROM_CHARS:
+            self._run_one(session, "", self._shrink)  # the arena back (RELEASE_FROM_CHARS)
         return out
 
 
