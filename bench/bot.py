@@ -39,9 +39,10 @@ from index import Embedder, open_engine
 ANSWERABLE = QUESTIONS[:48]  # the last ones are off-topic or foreign: refusals are fast
 
 
-def rss_mb(pid: int) -> float:
+def rss_mb(pid: int, field: str = "VmRSS") -> float:
+    """Resident memory now (VmRSS) or at its peak so far (VmHWM)."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(f"{field}:"):
             return int(line.split()[1]) / 1024
     return 0.0
 
@@ -104,7 +105,7 @@ async def run(args: object, settings_env: dict[str, str], root: Path) -> dict:
         await asyncio.gather(*(one_user(i, u) for i, u in enumerate(users)))
         wall = time.perf_counter() - t0
         bot_cpu, our_cpu = c.cpu_s(proc.pid) - bot_cpu, c.cpu_s(os.getpid()) - our_cpu
-        rss_end = rss_mb(proc.pid)
+        rss_end, rss_peak = rss_mb(proc.pid), rss_mb(proc.pid, "VmHWM")
         bad = len(api.bad_requests())
         actions = len(api.calls_of("sendChatAction", ok_only=False))
     finally:
@@ -114,6 +115,7 @@ async def run(args: object, settings_env: dict[str, str], root: Path) -> dict:
         "cold_start_first_answer_s": round(cold_start, 2),
         "rss_after_start_mb": round(rss_start, 1),
         "rss_after_questions_mb": round(rss_end, 1),
+        "rss_peak_mb": round(rss_peak, 1),
         "questions": args.users * args.each,
         "answered": len(latencies),
         "lost": lost,
@@ -161,6 +163,7 @@ def main(argv: list[str] | None = None) -> int:
                 ["cold start → first answer (s)", res["cold_start_first_answer_s"]],
                 ["RSS after start (MB)", res["rss_after_start_mb"]],
                 [f"RSS after {res['questions']} questions (MB)", res["rss_after_questions_mb"]],
+                ["peak RSS (VmHWM, MB)", res["rss_peak_mb"]],
                 [
                     "answered / asked (lost)",
                     f"{res['answered']}/{res['questions']} ({res['lost']})",

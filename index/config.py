@@ -27,6 +27,13 @@ class IndexSettings(BaseSettings):
     embedding_backend: str = Field(
         "auto", description="'auto' (ONNX int8 when exported, else torch), 'torch' or 'onnx'."
     )
+    embedding_vocabulary: str = Field(
+        "auto",
+        pattern="^(auto|full)$",
+        description="'auto': the ONNX model's French + English vocabulary when trimmed (`model "
+        "export-onnx` writes it; same vectors for French and English text, ~350 MB less resident); "
+        "'full': all 250k pieces.",
+    )
     embedding_batch_size: int = Field(32, ge=1, le=1024)
     embedding_device: str = Field("cpu", description="torch device for the embedding model.")
     query_prompt: str | None = Field(

@@ -99,12 +99,34 @@ def choose_backend(settings: IndexSettings, spec: ModelSpec) -> tuple[str, str |
     return "torch", None
 
 
+def onnx_files(settings: IndexSettings, folder: Path, onnx_file: str) -> tuple[str, str]:
+    """(model, tokenizer) files the torch-free encoder loads: the French + English trimmed copy
+    (index/vocab.py) when it was made from ``onnx_file`` and the setting allows, else the full
+    ones."""
+    from index.vocab import trimmed_files
+
+    if settings.embedding_vocabulary == "auto":
+        trimmed = trimmed_files(folder, onnx_file)
+        if trimmed:
+            return trimmed
+    return onnx_file, "tokenizer.json"
+
+
 def model_id_for(settings: IndexSettings, spec: ModelSpec | None = None) -> str:
     """The id an index built now would record, without loading the model. int8 vectors differ
-    slightly from fp32 ones, so the backend is part of it: a backend change rebuilds."""
+    slightly from fp32 ones, so the backend is part of it: a backend change rebuilds. So is a
+    trimmed vocabulary: same vectors for French and English, not for other scripts."""
     spec = spec or resolve_model(settings.embedding_model)
-    backend, _ = choose_backend(settings, spec)
-    return spec.model_id + ("+onnx-int8" if backend == "onnx" else "")
+    backend, onnx_file = choose_backend(settings, spec)
+    if backend != "onnx":
+        return spec.model_id
+    folder = Path(spec.path)
+    torch_free = onnx_file and OnnxEncoder.supports(folder)  # the encoder that may trim
+    if torch_free and onnx_files(settings, folder, onnx_file)[1] != "tokenizer.json":
+        from index.vocab import vocabulary_id
+
+        return f"{spec.model_id}+onnx-int8-{vocabulary_id()}"
+    return spec.model_id + "+onnx-int8"
 
 
 # Texts that must come out bit-identical from a build session before it is trusted: long and
@@ -176,6 +198,13 @@ def int8_weight_model(path: Path) -> bytes:
     return model.SerializeToString()
 
 
+# After texts longer than a question (passages, at build time), onnxruntime's arena gives back
+# what they needed: it otherwise keeps what the longest text took (~60 MB at 512 tokens) in a
+# server that answers questions of ~20 tokens. Once per ``encode`` call, not per run: every run
+# would then allocate its activations afresh (a build ran up to 2x slower).
+RELEASE_FROM_CHARS = 256
+
+
 class OnnxEncoder:
     """sentence-transformers' ONNX path without torch: the folder's tokenizer.json
     (tokenizers), its ONNX file (onnxruntime), mean pooling over the attention mask, L2
@@ -200,7 +229,12 @@ class OnnxEncoder:
     PARALLEL_MIN_TEXTS = 24
 
     def __init__(
-        self, folder: Path, file_name: str, cache_dir: Path | None = None, threads: int = 0
+        self,
+        folder: Path,
+        file_name: str,
+        cache_dir: Path | None = None,
+        threads: int = 0,
+        tokenizer_file: str = "tokenizer.json",
     ) -> None:
         """``cache_dir``: where the int8-weight copy of the model may be kept; ``threads``:
         the serving session's (0 = onnxruntime's pool over all cores, which is fastest for
@@ -216,16 +250,13 @@ class OnnxEncoder:
         max_len = int(read("sentence_bert_config.json").get("max_seq_length") or 512)
         pad = read("special_tokens_map.json").get("pad_token") or "[PAD]"
         pad = pad.get("content", "[PAD]") if isinstance(pad, dict) else pad
-        self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
-        pad_id = self.tokenizer.token_to_id(pad)
-        self.tokenizer.enable_truncation(max_length=max_len)
-        self.tokenizer.enable_padding(pad_id=pad_id or 0, pad_token=pad)
         self.model_path = folder / file_name
         self.cache_dir = cache_dir
         self.threads = threads
         self.int8_weights = True  # single-threaded sessions use int8 weights when exact
         self.weights = "uint8"  # what the single-threaded session uses: "int8" or "uint8"
         self._build_lock = threading.Lock()
+        self._shrink = self._shrink_options()
         self._kept = None
         self._keep = 0
         verified = self._verified_int8_model() if threads == 1 else None
@@ -235,6 +266,12 @@ class OnnxEncoder:
         else:
             self.session = self._session(threads)
         self.inputs = {i.name for i in self.session.get_inputs()}
+        # The tokenizer after the session: the peak of a session's loading (the model file
+        # read whole, then its tensors made) does not add to the tokenizer's ~55 MB.
+        self.tokenizer = Tokenizer.from_file(str(folder / tokenizer_file))
+        pad_id = self.tokenizer.token_to_id(pad)
+        self.tokenizer.enable_truncation(max_length=max_len)
+        self.tokenizer.enable_padding(pad_id=pad_id or 0, pad_token=pad)
         if threads == 1 and verified is None:
             self.session = self._single_threaded()
         self.prompts: dict[str, str] = (
@@ -255,6 +292,14 @@ class OnnxEncoder:
             options,
             providers=["CPUExecutionProvider"],
         )
+
+    @staticmethod
+    def _shrink_options():
+        import onnxruntime as ort
+
+        options = ort.RunOptions()
+        options.add_run_config_entry("memory.enable_memory_arena_shrinkage", "cpu:0")
+        return options
 
     def _single_threaded(self):
         """A single-threaded session: int8 weights when this machine gives the very same
@@ -351,15 +396,16 @@ class OnnxEncoder:
                 if not self._keep:
                     self._kept = None
 
-    def _run_one(self, session, text: str) -> np.ndarray:
-        """One text, one run: no padding, no batch-mates (see ``encode``)."""
+    def _run_one(self, session, text: str, options=None) -> np.ndarray:
+        """One text, one run: no padding, no batch-mates (see ``encode``); ``options``:
+        onnxruntime's RunOptions."""
         enc = self.tokenizer.encode(text)
         ids = np.array([enc.ids], dtype=np.int64)
         mask = np.array([enc.attention_mask], dtype=np.int64)
         feed = {"input_ids": ids, "attention_mask": mask}
         if "token_type_ids" in self.inputs:
             feed["token_type_ids"] = np.zeros_like(ids)
-        hidden = session.run(None, feed)[0]
+        hidden = session.run(None, feed, options)[0]
         m = mask[:, :, None].astype(np.float32)
         pooled = (hidden * m).sum(axis=1) / np.clip(m.sum(axis=1), 1e-9, None)
         return (pooled / np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None))[0]
@@ -380,9 +426,10 @@ class OnnxEncoder:
         order = sorted(range(len(full)), key=lambda i: -len(full[i]))  # longest first: balance
         out = np.zeros((len(full), self.dim), dtype=np.float32)
         bar = tqdm(total=len(full), desc="embedding", unit="text", disable=not progress)
+        session = self.session
         if len(full) < self.PARALLEL_MIN_TEXTS:
             for i in order:
-                out[i] = self._run_one(self.session, full[i])
+                out[i] = self._run_one(session, full[i])
                 bar.update()
         else:
             from concurrent.futures import ThreadPoolExecutor
@@ -398,6 +445,8 @@ class OnnxEncoder:
                 for _ in pool.map(run, order):
                     bar.update()
         bar.close()
+        if full and len(full[order[0]]) > RELEASE_FROM_CHARS:
+            self._run_one(session, "", self._shrink)  # the arena back (RELEASE_FROM_CHARS)
         return out
 
 
@@ -492,11 +541,13 @@ class Embedder:
         try:
             if backend == "onnx" and onnx_file and OnnxEncoder.supports(Path(self.spec.path)):
                 # No torch in the process: about 400 MB less resident memory, faster start.
+                model_file, tokenizer_file = onnx_files(settings, Path(self.spec.path), onnx_file)
                 self.onnx = OnnxEncoder(
                     Path(self.spec.path),
-                    onnx_file,
+                    model_file,
                     settings.cache_dir,
                     threads=settings.search_threads,
+                    tokenizer_file=tokenizer_file,
                 )
                 prompts, self.dim = self.onnx.prompts, self.onnx.dim
             else:

@@ -7,6 +7,8 @@ site-packages, so it is first copied to ``data/models/all-MiniLM-L6-v2`` (which
 `index.embed.resolve_model` then prefers) and exported there.
 
 Exporting takes ~45 s and quantising ~30 s for multilingual-e5-small on 2 cores; MiniLM ~10 s.
+Then, for a SentencePiece (Unigram) tokenizer, the French + English trimmed copy (index/vocab.py,
+~3 s), also made for an export that predates it.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from pathlib import Path
 
 from index.config import IndexSettings
 from index.embed import MINILM_DIR, ONNX_INT8_FILE, ModelError, minilm_path, resolve_model
+from index.vocab import write_trimmed
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +84,7 @@ def export_onnx(
     target = folder / ONNX_INT8_FILE
     if target.exists() and not force:
         log.info("ONNX export already present: %s", target)
+        _trim(folder)  # an export made before trimming existed
         return target
 
     try:
@@ -114,4 +118,13 @@ def export_onnx(
     }
     (folder / STAMP).write_text(json.dumps(stamp, indent=2), encoding="utf-8")
     log.info("ONNX int8 export written to %s (%s)", target, stamp)
+    _trim(folder)
     return target
+
+
+def _trim(folder: Path) -> None:
+    """The French + English copy is a saving, never a reason for the export to fail."""
+    try:
+        write_trimmed(folder, ONNX_INT8_FILE)
+    except (OSError, ValueError) as exc:
+        log.warning("vocabulary not trimmed (%s): the full one serves", exc)
