@@ -43,9 +43,7 @@ import onnxruntime; step("onnxruntime")
 import tokenizers; step("tokenizers")
 import telegram.ext, httpx; step("python-telegram-bot, httpx")
 import bot.app, bot.terminal, index.search; step("the bot's and the engine's own modules")
-from index.config import IndexSettings
-from index.embed import Embedder
-from index.search import Engine
+from index import Embedder, Engine, IndexSettings
 settings = IndexSettings()
 embedder = Embedder(settings)
 if embedder.onnx is not None:
@@ -53,7 +51,7 @@ if embedder.onnx is not None:
          f"{embedder.onnx.tokenizer.get_vocab_size()} tokens)")
 else:
     step("embedding model (torch)")
-engine = Engine.open(settings, embedder, build_if_missing=False); step("index loaded")
+engine = Engine.open(settings, embedder); step("index loaded")
 questions = sys.stdin.read().splitlines()
 for q in questions:
     engine.search(q)
