@@ -26,20 +26,18 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from index.acronyms import (
+    AcronymEvidence,
+    acronym_evidence,
+    acronyms_from_evidence,
+    initial_phrases,
+)
 from index.article import ArticleError, content_hash, info, read_article
 from index.chunk import chunk_article
 from index.config import IndexSettings
 from index.corpus import articles_dir
 from index.embed import Embedder
-from index.lexical import (
-    AcronymEvidence,
-    LexicalIndex,
-    Vocabulary,
-    acronym_evidence,
-    acronyms_from_evidence,
-    initial_phrases,
-    word_counts,
-)
+from index.lexical import LexicalIndex, Vocabulary, word_counts
 from index.segments import (
     SEGMENTS_DIR,
     SEGMENTS_FILE,

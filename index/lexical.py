@@ -9,18 +9,17 @@ import math
 import re
 from bisect import bisect_left
 from collections import Counter
-from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 
 import bm25s
 import numpy as np
-import Stemmer
 from scipy import sparse
 
 from index.colloquial import expand_texting, split_elision
-from index.text import EN_STOP_WORDS, STOP_WORDS, detect_lang, fold, stem, terms, words
+from index.english import analyze_english
+from index.question import AnalyzedQuery, answer_type
+from index.text import STOP_WORDS, detect_lang, fold, fold_word, stem, terms, words
 
 logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs each build at DEBUG via root
 _ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
@@ -147,12 +146,6 @@ class Vocabulary:
         return cls(dict(data["df"]), dict(data["surface"]))
 
 
-@lru_cache(maxsize=500_000)
-def _fold_word(word: str) -> str:
-    """fold() of one word, cached: the same words recur across a corpus' texts."""
-    return fold(word)
-
-
 def word_counts(text: str) -> list[tuple[str, str, int, int, int]]:
     """One text's share of the Vocabulary: (folded word, written form, occurrences, first
     occurrence, 1 for the key's first form in the text) in order of first occurrence."""
@@ -161,7 +154,7 @@ def word_counts(text: str) -> list[tuple[str, str, int, int, int]]:
     pos = 0
     for raw in _WORD_RE.findall(text):
         part = _APOSTROPHE.split(raw)[-1]
-        key = _fold_word(part)
+        key = fold_word(part)
         if not key or key in STOP_WORDS:
             continue
         pair = (key, part.lower())
@@ -183,313 +176,6 @@ def _edits1(word: str) -> set[str]:
     return set(deletes + transposes + replaces + inserts)
 
 
-_ACR_AFTER = re.compile(
-    r"([^\W\d_][^().;:!?«»\n]{2,90}?)\s*\(\s*([A-Z][A-Za-z]{1,7}|[A-Z]{2,8})\s*\)"
-)
-_ACR_DASH = re.compile(r"([^\W\d_][^().;:!?«»\n–—]{2,90}?)\s+[–—]\s+([A-Z]{2,8})\b")
-_ACR_BEFORE = re.compile(r"\b([A-Z]{2,8})\s*\(\s*([^\W\d_][^()\n]{3,80}?)\s*\)")
-# What _ACR_AFTER and _ACR_DASH need to match at all: cheap to look for, and their lazy
-# 90-character phrases make them slow on the (many) texts without any.
-_ACR_AFTER_HINT = re.compile(r"\(\s*(?:[A-Z][A-Za-z]{1,7}|[A-Z]{2,8})\s*\)")
-_ACR_DASH_HINT = re.compile(r"[–—]\s+[A-Z]{2,8}\b")
-
-
-def _expansion_for(acronym: str, phrase: str) -> str | None:
-    """The shortest tail of ``phrase`` whose first word starts like the acronym."""
-    tokens = [t for t in re.split(r"[\s’'\-]+", phrase.strip(' «»"“”')) if t]
-    first = fold(acronym[0])
-    for n in range(1, min(len(tokens), len(acronym) + 3) + 1):
-        cand = tokens[-n:]
-        if fold(cand[0])[:1] == first:
-            content = [t for t in cand if fold(t) not in STOP_WORDS]
-            if content and len(content) <= len(acronym) + 1 and _initials_fit(acronym, cand):
-                return " ".join(cand)
-    return None
-
-
-def _initials_fit(acronym: str, tokens: list[str]) -> bool:
-    """The acronym's letters appear in order in the expansion (VSA in "vidéosurveillance
-    automatisée"), starting with the first word's initial."""
-    joined = fold("".join(tokens))
-    pos = 0
-    for letter in fold(acronym):
-        pos = joined.find(letter, pos)
-        if pos < 0:
-            return False
-        pos += 1
-    return True
-
-
-_CAPS = re.compile(r"\b[A-Z]{2,5}\b")
-_LETTERS = re.compile(r"[^\W\d_]+")
-INITIALISM_BUDGET = 2_000_000  # tokens: enough to learn a corpus' vocabulary, bounded
-
-
-@dataclass
-class AcronymEvidence:
-    """What one text says about acronyms: a corpus' acronyms are learned again from these
-    without re-reading the texts that did not change (incremental builds keep them)."""
-
-    tokens: int  # words, counted against INITIALISM_BUDGET
-    caps: list[str]  # capitalised words: acronyms perhaps used without a definition
-    defined: list[tuple[str, str]]  # (folded acronym, expansion), in text order
-    phrases: list[tuple[int, int, str, str]]  # (first word, last word, initials, phrase)
-    covered: frozenset[str] = frozenset()  # the initials ``phrases`` holds every phrase of
-
-    def to_json(self) -> list:
-        return [self.tokens, self.caps, self.defined, self.phrases, sorted(self.covered)]
-
-    @classmethod
-    def from_json(cls, data: list) -> AcronymEvidence:
-        tokens, caps, defined, phrases, covered = data
-        return cls(
-            int(tokens),
-            list(caps),
-            [(k, e) for k, e in defined],
-            [(int(i), int(j), a, p) for i, j, a, p in phrases],
-            frozenset(covered),
-        )
-
-
-def acronym_evidence(
-    text: str, initials: set[str] | frozenset[str] = frozenset()
-) -> AcronymEvidence:
-    """Definitions (« vidéosurveillance algorithmique (VSA) »), capitalised words, and the
-    phrases whose content words' initials spell one of ``initials``."""
-    defined: list[tuple[str, str]] = []
-    after = _ACR_AFTER.findall(text) if _ACR_AFTER_HINT.search(text) else []
-    dash = _ACR_DASH.findall(text) if _ACR_DASH_HINT.search(text) else []
-    for phrase, acr in after + dash:
-        if sum(c.isupper() for c in acr) < 2:
-            continue
-        exp = _expansion_for(acr, phrase)
-        if exp:
-            defined.append((fold(acr), exp))
-    for acr, phrase in _ACR_BEFORE.findall(text):
-        exp = _expansion_for(acr, " ".join(phrase.split()[: len(acr) + 3]))
-        if exp and fold(exp.split()[0])[:1] == fold(acr[0]):
-            defined.append((fold(acr), exp))
-    return AcronymEvidence(
-        tokens=len(_LETTERS.findall(text)),
-        caps=sorted(set(_CAPS.findall(text))),
-        defined=defined,
-        phrases=initial_phrases(text, initials),
-        covered=frozenset(initials),
-    )
-
-
-def initial_phrases(
-    text: str, initials: set[str] | frozenset[str]
-) -> list[tuple[int, int, str, str]]:
-    """Runs of words whose content words' initials spell one of ``initials`` ("Jeux
-    olympiques" for JO), each as (first word, last word, initials, phrase), in text order."""
-    if not initials:
-        return []
-    prefixes = {a[:k] for a in initials for k in range(1, len(a) + 1)}
-    firsts = {a[0] for a in initials}
-    tokens = _LETTERS.findall(text)
-    folded = [_fold_word(t) for t in tokens]
-    out: list[tuple[int, int, str, str]] = []
-    for i in range(len(tokens)):
-        # A phrase starting with a stop word never counts: skip those starts early.
-        if folded[i][:1].upper() not in firsts or folded[i] in STOP_WORDS:
-            continue
-        spelled, n = "", 0  # the content words' initials so far, how many words
-        j = i
-        while j < len(tokens) and n < 5:
-            if folded[j] not in STOP_WORDS or not n:
-                spelled, n = spelled + folded[j][0].upper(), n + 1
-                if spelled not in prefixes:
-                    break  # no longer word can spell one of them either
-            if n >= 2 and spelled in initials:
-                out.append((i, j, spelled, " ".join(tokens[i : j + 1])))
-            j += 1
-    return out
-
-
-def learn_acronyms(texts: list[str]) -> dict[str, list[str]]:
-    """Pairs like « vidéosurveillance algorithmique (VSA) » found in the corpus itself."""
-    evidence = [acronym_evidence(t) for t in texts]
-    return acronyms_from_evidence(evidence, lambda i, wanted: initial_phrases(texts[i], wanted))
-
-
-def acronyms_from_evidence(
-    evidence: list[AcronymEvidence],
-    rescan: Callable[[int, set[str]], list[tuple[int, int, str, str]]],
-) -> dict[str, list[str]]:
-    """The corpus' acronyms from its texts' evidence, in corpus order: definitions first,
-    then acronyms used without one ("JO") matched to a recurring phrase whose content words'
-    initials spell them ("Jeux olympiques"), in the first INITIALISM_BUDGET words. Evidence
-    that lacks phrases for an initialism is completed by ``rescan(index, initials)``, in
-    place (a caller keeping evidence keeps the completed one)."""
-    found: dict[str, Counter[str]] = {}
-    for ev in evidence:
-        for key, exp in ev.defined:
-            found.setdefault(key, Counter())[exp] += 1
-    acronyms = {a for ev in evidence for a in ev.caps} - set(found)
-    acronyms = {a for a in acronyms if fold(a) not in found}
-    phrases: dict[str, Counter[str]] = {}
-    budget = INITIALISM_BUDGET
-    for i, ev in enumerate(evidence if acronyms else []):
-        budget -= ev.tokens
-        if budget < 0:
-            break
-        missing = acronyms - ev.covered
-        if missing:
-            ev.phrases = sorted(ev.phrases + rescan(i, missing))
-            ev.covered = ev.covered | missing
-        for _, _, spelled, phrase in ev.phrases:
-            if spelled in acronyms:
-                phrases.setdefault(spelled, Counter())[phrase] += 1
-    for acr, counter in phrases.items():
-        normalized: Counter[str] = Counter()
-        for phrase, n in counter.items():
-            normalized[phrase.lower()] += n
-        phrase, n = normalized.most_common(1)[0]
-        if n >= 3:
-            found.setdefault(fold(acr), Counter())[phrase] += n
-    return {k: [e for e, _ in c.most_common(3)] for k, c in found.items()}
-
-
-@dataclass(frozen=True)
-class AnalyzedQuery:
-    original: str
-    text: str  # for the embedding model: typos fixed, accents restored from the corpus
-    terms: list[str]  # BM25 terms, expansions included
-    core_terms: list[str]  # the query's own terms (for coverage)
-    lang: str = "fr"
-    answer: str | None = None  # the kind of answer asked for: "quantity", "date", "name"
-
-
-_ASKS_QUANTITY = re.compile(r"\b(?:combien|how (?:many|much))\b")
-_ASKS_DATE = re.compile(
-    r"\b(?:quand|when|(?:en |a )?quelle (?:annee|date)|what (?:year|date)|which year)\b"
-)
-
-
-_ASKS_NAME = re.compile(r"^(?:qui|who|whom)\b|\b(?:par qui|a qui|avec qui)\b")
-
-
-def answer_type(query: str) -> str | None:
-    """ "Combien …?" wants a number and "Quand …?" a date: a passage holding one, near the
-    question's words, is more likely the answer (classic question-answering typing)."""
-    folded = fold(query)
-    if _ASKS_QUANTITY.search(folded):
-        return "quantity"
-    if _ASKS_DATE.search(folded):
-        return "date"
-    if _ASKS_NAME.search(folded):
-        return "name"
-    return None
-
-
-_GLOSSARY_FILE = Path(__file__).with_name("glossary_en_fr.tsv")
-_MIN_ROOT = 5  # shortest shared root taken for a cognate ("olymp", "surveil")
-
-
-@lru_cache(maxsize=1)
-def _english_stemmer() -> Stemmer.Stemmer:
-    return Stemmer.Stemmer("english")
-
-
-@lru_cache(maxsize=1)
-def _glossary() -> dict[str, list[list[str]]]:
-    """English stem → French translations, each as index terms (first: the usual one)."""
-    table: dict[str, list[list[str]]] = {}
-    stemmer = _english_stemmer()
-    for line in _GLOSSARY_FILE.read_text(encoding="utf-8").splitlines():
-        if not line.strip() or line.startswith("#"):
-            continue
-        english, _, french = line.partition("\t")
-        translations = [terms(w) for w in french.split()]
-        table.setdefault(stemmer.stemWord(fold(english.strip())), []).extend(
-            t for t in translations if t
-        )
-    return table
-
-
-_MONTH_NAMES = (
-    "janvier fevrier mars avril mai juin juillet aout septembre octobre novembre decembre "
-    "january february march april june july august september october november december"
-)
-_MONTHS = frozenset(stem(m) for m in _MONTH_NAMES.split())
-
-
-NAME = "@"  # marks a capitalised word inside a sentence (a name) among a sentence's terms
-_NAME_RE = re.compile(r"(?<=[^\W\d_][\s,;:(«] |[^\W\d_], )([A-ZÀ-ÖØ-Þ][\w-]+)")
-
-
-def holds_answer(text_terms: frozenset[str], answer: str, question_terms: Collection[str]) -> bool:
-    """Whether ``sentence_terms`` hold the kind of answer asked for, other than the question's
-    own words (a year the question names is not its answer)."""
-    return any(
-        _is_answer(t, answer) and t.removeprefix(NAME) not in question_terms
-        for t in text_terms
-        if t not in question_terms
-    )
-
-
-def _is_answer(term: str, answer: str) -> bool:
-    """Whether a sentence term is the kind of answer asked for (its marker, for names)."""
-    if answer == "name":
-        return term.startswith(NAME)
-    year = len(term) == 4 and term.isdigit() and term[:2] in ("19", "20")
-    if answer == "date":
-        return year or term in _MONTHS
-    return term.isdigit() and not year
-
-
-def sentence_terms(sentence: str) -> list[str]:
-    """A sentence's index terms plus a marker for each name in it (for "qui …?")."""
-    return terms(sentence) + [NAME + stem(fold(n)) for n in _NAME_RE.findall(sentence)]
-
-
-def translate_word(word: str, lexical: LexicalIndex) -> list[list[str]]:
-    """French index terms for a folded English word: from the glossary, else the same word in
-    the corpus (names, "CNIL"), else a cognate sharing its root ("algorithmic" → algorithm)."""
-    english = _english_stemmer().stemWord(word)
-    known = [t for t in _glossary().get(english, []) if all(x in lexical.idf for x in t)]
-    if known:
-        return known
-    french = stem(word)
-    if french in lexical.idf:
-        return [[french]]
-    for n in range(len(word) - 1, _MIN_ROOT - 1, -1):
-        if word[:n] in lexical.idf:
-            return [[word[:n]]]
-    if len(english) >= _MIN_ROOT:
-        matches = lexical.starting_with(english)
-        if matches:
-            return [[min(matches, key=lambda t: lexical.idf[t])]]
-    return []
-
-
-def _analyze_english(
-    query: str, lexical: LexicalIndex, acronyms: dict[str, list[str]]
-) -> AnalyzedQuery:
-    """An English question over a French corpus: each content word becomes French terms; a word
-    with no translation stays as it is, and weighs as a word the corpus never uses."""
-    core: list[str] = []
-    extra: list[str] = []
-    for raw in _WORD_RE.findall(query):
-        key = fold(raw)
-        if key in EN_STOP_WORDS or key in STOP_WORDS or (len(key) < 2 and not key.isdigit()):
-            continue
-        if key in acronyms:
-            core.append(stem(key))
-            for exp in acronyms[key][:2]:
-                extra.extend(terms(exp))
-            continue
-        translations = translate_word(key, lexical)
-        if not translations:
-            core.append(key)
-            continue
-        core.extend(translations[0])
-        for other in translations[1:]:
-            extra.extend(other)
-    return AnalyzedQuery(query, query, core + extra, core, "en", answer_type(query))
-
-
 def analyze_query(
     query: str,
     vocab: Vocabulary,
@@ -499,7 +185,7 @@ def analyze_query(
     """Fix what users type: missing accents, one-letter typos, acronyms or their expansions.
     English questions (when the lexical index is given) are mapped to French terms."""
     if lexical is not None and detect_lang(query) == "en":
-        return _analyze_english(query, lexical, acronyms)
+        return analyze_english(query, lexical, acronyms)
     pieces: list[str] = []
     pos = 0
     for m in _WORD_RE.finditer(query):

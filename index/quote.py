@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from urllib.parse import quote as pct
 
-from index.lexical import holds_answer, sentence_terms
+from index.question import holds_answer, sentence_terms
 from index.text import clean_display, sentence_spans
 
 MAX_QUOTE_CHARS = 800

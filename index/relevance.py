@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from index.lexical import holds_answer
+from index.question import holds_answer
 from index.text import terms
 
 MODEL_DIR = Path(__file__).with_name("relevance")

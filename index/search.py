@@ -28,14 +28,8 @@ from index.config import IndexSettings
 from index.corpus import refreshed_at
 from index.embed import Embedder
 from index.fuse import Evidence, FusionParams, Signals, abstain, family_for, fuse, params_for
-from index.lexical import (
-    AnalyzedQuery,
-    LexicalIndex,
-    Vocabulary,
-    analyze_query,
-    holds_answer,
-    sentence_terms,
-)
+from index.lexical import LexicalIndex, Vocabulary, analyze_query
+from index.question import AnalyzedQuery, holds_answer, sentence_terms
 from index.quote import quote_text, select_quote, text_fragment_url
 from index.relevance import (
     FEATURES,
@@ -421,50 +415,11 @@ class Engine:
         lap("fuse")
         pool = Pool(aq, [int(cand[i]) for i in order], [float(fused[i]) for i in order])
         if judge:
-            top = order[:judged]
-            stats = question_stats(
-                aq.original,
-                aq.core_terms,
-                snap.lexical.idf,
-                snap.lexical.max_idf,
-                aq.answer,
-                aq.lang != "fr",
-            )
-            passage_cos = cos_passage
-            z_pass = (passage_cos - float(sample_passage.mean())) / (
-                float(sample_passage.std()) or 1e-6
-            )
-            z_mixed = (cos - float(sample_cos.mean())) / (float(sample_cos.std()) or 1e-6)
-            s_mu, s_sd = float(sample_sentence.mean()), float(sample_sentence.std()) or 1e-6
-            vec_rank = np.empty(len(cand), dtype=np.int64)
-            vec_rank[np.argsort(-passage_cos)] = np.arange(len(cand))
-            lex_rank = np.empty(len(cand), dtype=np.int64)
-            lex_rank[np.argsort(-bm[cand], kind="stable")] = np.arange(len(cand))
-            top_z = float(z_mixed.max())
-            bm_max = float(bm.max()) if n else 0.0
-            rows = []
-            for i in top:
-                pid = int(cand[i])
-                p = snap.passages[pid]
-                c = Candidate(
-                    passage_terms=snap.text_terms(pid),
-                    title_terms=snap.title_terms(p.article_id),
-                    heading_terms=snap.heading_terms(pid),
-                    article_terms=snap.article_terms(p.article_id),
-                    sentence_coverage=sentence_cov[int(i)],
-                    sentence_terms=snap.sentence_terms(pid),
-                    z_passage=float(z_pass[i]),
-                    z_sentence=(float(best_sentence[i]) - s_mu) / s_sd
-                    if best_sentence[i] > -1
-                    else 0.0,
-                    z_gap=top_z - float(z_mixed[i]),
-                    bm25=float(bm[pid]),
-                    vector_rank=int(vec_rank[i]),
-                    lexical_rank=int(lex_rank[i]),
-                    note=p.note,
-                )
-                rows.append(features(stats, c, bm_max))
-            pool.rows = np.array(rows, dtype=np.float64).reshape(len(rows), len(FEATURES))
+            scored = _Scored(
+                cand, bm, cos_passage, cos, best_sentence, sample_passage, sample_cos,
+                sample_sentence, sentence_cov,
+            )  # fmt: skip
+            pool.rows = _relevance_rows(snap, aq, scored, order[:judged])
             if self.relevance is not None:
                 pool.probabilities, pool.answered = self.relevance.judge(pool.rows)
             lap("judge")
@@ -615,6 +570,62 @@ class Engine:
             source=art.source,
             highlight=highlight,
         )
+
+
+@dataclass(frozen=True)
+class _Scored:
+    """A question's candidates and their scores, as the fusion left them."""
+
+    cand: np.ndarray  # passage positions
+    bm: np.ndarray  # BM25 of every passage
+    cos_passage: np.ndarray  # per candidate
+    cos: np.ndarray  # per candidate, the best sentence's cosine mixed in
+    best_sentence: np.ndarray  # per candidate (-1: no sentence vector)
+    sample_passage: np.ndarray  # the corpus sample's cosines: the z-scores' reference
+    sample_cos: np.ndarray
+    sample_sentence: np.ndarray
+    sentence_cov: dict[int, float]  # candidate index → its best sentence's coverage
+
+
+def _zs(values: np.ndarray, sample: np.ndarray) -> np.ndarray:
+    return (values - float(sample.mean())) / (float(sample.std()) or 1e-6)
+
+
+def _relevance_rows(snap: Snapshot, aq: AnalyzedQuery, sc: _Scored, top: np.ndarray) -> np.ndarray:
+    """The relevance model's feature rows of the candidates ``top`` (indices into ``sc.cand``)."""
+    stats = question_stats(
+        aq.original, aq.core_terms, snap.lexical.idf, snap.lexical.max_idf, aq.answer,
+        aq.lang != "fr",
+    )  # fmt: skip
+    z_pass, z_mixed = _zs(sc.cos_passage, sc.sample_passage), _zs(sc.cos, sc.sample_cos)
+    z_sent = _zs(sc.best_sentence, sc.sample_sentence)
+    vec_rank = np.empty(len(sc.cand), dtype=np.int64)
+    vec_rank[np.argsort(-sc.cos_passage)] = np.arange(len(sc.cand))
+    lex_rank = np.empty(len(sc.cand), dtype=np.int64)
+    lex_rank[np.argsort(-sc.bm[sc.cand], kind="stable")] = np.arange(len(sc.cand))
+    top_z = float(z_mixed.max())
+    bm_max = float(sc.bm.max()) if len(sc.bm) else 0.0
+    rows = []
+    for i in top:
+        pid = int(sc.cand[i])
+        p = snap.passages[pid]
+        c = Candidate(
+            passage_terms=snap.text_terms(pid),
+            title_terms=snap.title_terms(p.article_id),
+            heading_terms=snap.heading_terms(pid),
+            article_terms=snap.article_terms(p.article_id),
+            sentence_coverage=sc.sentence_cov[int(i)],
+            sentence_terms=snap.sentence_terms(pid),
+            z_passage=float(z_pass[i]),
+            z_sentence=float(z_sent[i]) if sc.best_sentence[i] > -1 else 0.0,
+            z_gap=top_z - float(z_mixed[i]),
+            bm25=float(sc.bm[pid]),
+            vector_rank=int(vec_rank[i]),
+            lexical_rank=int(lex_rank[i]),
+            note=p.note,
+        )
+        rows.append(features(stats, c, bm_max))
+    return np.array(rows, dtype=np.float64).reshape(len(rows), len(FEATURES))
 
 
 def _reading(snap: Snapshot, pid: int) -> str:

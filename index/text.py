@@ -402,6 +402,12 @@ def clean_display(text: str) -> str:
     return " ".join(FOOTNOTE_REF.sub("", text).split())
 
 
+@lru_cache(maxsize=500_000)
+def fold_word(word: str) -> str:
+    """fold() of one word, cached: the same words recur across a corpus' texts."""
+    return fold(word)
+
+
 def words(text: str) -> list[str]:
     """Folded word tokens, elisions cut, digit groups joined, hyphenated words split."""
     text = fold(FOOTNOTE_REF.sub(" ", text))

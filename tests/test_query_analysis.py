@@ -52,7 +52,7 @@ def test_english_words_become_french_terms(engine):
 
 
 def test_answer_type_from_the_question_word():
-    from index.lexical import answer_type
+    from index.question import answer_type
 
     assert answer_type("Combien de caméras pour les JO ?") == "quantity"
     assert answer_type("How many cameras?") == "quantity"
