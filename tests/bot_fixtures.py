@@ -179,3 +179,24 @@ def add_article(content_dir: Path) -> str:
     )  # fmt: skip
     assert save_article(content_dir, article) == "added"
     return article.id
+
+
+def run_terminal_bot(settings: Any, tmp_path: Path, lines: str) -> Any:
+    """``python -m bot`` without a token (the terminal chat) over ``settings``' index, fed
+    ``lines``: what a user at the terminal gets; this checkout's packages, no ``.env``."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "WEBHOOK_"))}
+    # The same index as the in-process engine: every IndexSettings field, as environment.
+    env.update({k.upper(): str(v) for k, v in settings.model_dump().items() if v is not None})
+    env.update(TELEGRAM_BOT_TOKEN="", STORE_PATH=str(tmp_path / "bot.sqlite3"))
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[1])
+    proc = subprocess.run(
+        [sys.executable, "-m", "bot"], input=lines, capture_output=True, text=True, env=env,
+        cwd=tmp_path, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "Traceback" not in proc.stderr
+    return proc

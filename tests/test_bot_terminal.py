@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from bot_fixtures import *  # noqa: F403  (fixtures)
+from bot_fixtures import run_terminal_bot
 
 from bot.terminal import TerminalChat, run_terminal
 
@@ -59,22 +60,7 @@ def test_python_m_bot_without_token_chats_in_the_terminal(
     question: str,
     tmp_path,
 ) -> None:
-    settings = bot_engine.settings
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "WEBHOOK_"))}
-    # The same index as the in-process engine: every IndexSettings field, as environment.
-    env.update({k.upper(): str(v) for k, v in settings.model_dump().items() if v is not None})
-    env.update(TELEGRAM_BOT_TOKEN="", STORE_PATH=str(tmp_path / "bot.sqlite3"))
-    proc = subprocess.run(
-        [sys.executable, "-m", "bot"],
-        input=f"{question}\n",
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=tmp_path,  # no .env here
-        timeout=300,
-    )
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    assert "Traceback" not in proc.stderr
+    proc = run_terminal_bot(bot_engine.settings, tmp_path, f"{question}\n")
     first = bot_engine.search(question, k=9).results[0]
     assert "│ " + first.quote.split()[0] in proc.stdout
     assert first.url in proc.stdout

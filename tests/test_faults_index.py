@@ -12,6 +12,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from bot_fixtures import run_terminal_bot
 from test_incremental import _article
 
 from index import open_engine
@@ -132,26 +133,11 @@ def test_check_reports_a_damaged_version_and_its_repair(two_versions, tmp_path: 
 def test_the_bot_starts_on_a_damaged_index(two_versions, tmp_path: Path) -> None:
     """`python -m bot` (terminal chat) over an index whose current version is damaged: it
     starts, says which version it serves, and answers."""
-    import sys
 
     settings, first, second = two_versions
     copy = _copy(settings, tmp_path)
     flip_bytes(copy.index_dir / "versions" / second / "articles.json")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "WEBHOOK_"))}
-    env.update({k.upper(): str(v) for k, v in copy.model_dump().items() if v is not None})
-    env.update(TELEGRAM_BOT_TOKEN="", STORE_PATH=str(tmp_path / "bot.sqlite3"))
-    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[1])  # this checkout's packages
-    proc = subprocess.run(
-        [sys.executable, "-m", "bot"],
-        input="vidéosurveillance algorithmique\n",
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=tmp_path,  # no .env here
-        timeout=300,
-    )
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    assert "Traceback" not in proc.stderr
+    proc = run_terminal_bot(copy, tmp_path, "vidéosurveillance algorithmique\n")
     assert f"serving the older version {first}" in proc.stderr
     assert "│ " in proc.stdout  # a quote
 
@@ -267,11 +253,7 @@ def test_malformed_article_files_are_skipped_by_name_and_the_others_build(
     assert "alias-bomb.md: front matter is not valid YAML (aliases are not allowed)" in summary
     assert "escape.md: id '../../escaped' is not a slug" in summary
     assert not (tmp_path / "escaped.md").exists()
-    assert (
-        Engine.open(settings, embedder)
-        .search("vidéosurveillance algorithmique")
-        .answered
-    )
+    assert Engine.open(settings, embedder).search("vidéosurveillance algorithmique").answered
     check = check_content(settings)
     assert check.status == FAIL and check.detail.startswith(f"{len(broken)} article file(s) in")
     assert "impossible-date.md" in check.detail and "python -m index build" in check.detail
