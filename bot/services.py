@@ -16,14 +16,14 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from telegram.ext import Application, CallbackContext
-
 from bot.ratelimit import OncePerUser, RateLimiter
 from bot.render import Quote
 from bot.settings import BotSettings
 from bot.store import Store
 
 if TYPE_CHECKING:
+    from telegram.ext import Application, CallbackContext
+
     from index import Engine, Fetcher, UpdateReport
 
 KEY = "services"

@@ -6,6 +6,7 @@ Useful to try the corpus without Telegram. Reads one question per line until EOF
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import sys
@@ -13,6 +14,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, TextIO
 
 from bot import replies
+from bot.flow import ask
+from bot.ratelimit import RateLimiter
 from bot.render import (
     PAGE_SIZE,
     Quote,
@@ -21,6 +24,9 @@ from bot.render import (
     render_answer,
     render_nothing,
 )
+from bot.services import Services
+from bot.settings import BotSettings
+from bot.store import Store
 from bot.texts import Lang, example, text
 from index import detect_lang
 
@@ -38,10 +44,22 @@ class TerminalChat:
     def __init__(self, engine: Engine, lang: Lang, k: int = 9, retention_days: int = 365) -> None:
         self.engine = engine
         self.lang = lang
-        self.k = k
         self.retention_days = retention_days
         self.quotes: list[Quote] = []
         self.offset = 0
+        # The question flow every surface shares (bot/flow.py); its answers kept in memory
+        # only: the terminal has no share links, and one user (no rate limit: who=None).
+        self.services = Services(
+            settings=BotSettings.model_construct(results_per_question=k),
+            store=Store(":memory:"),
+            limiter=RateLimiter(60, 10),
+            inline_limiter=RateLimiter(60, 10),
+            engine=engine,
+        )
+
+    def close(self) -> None:
+        self.services.store.close()
+        self.services.store_thread.shutdown(wait=True)
 
     def welcome(self) -> str:
         hint = (
@@ -72,11 +90,11 @@ class TerminalChat:
         if not question:
             return html_to_plain(render_nothing("empty", self.lang, example(self.lang)))
         lang: Lang = "en" if detect_lang(question) == "en" else self.lang
-        answer = self.engine.search(question, k=self.k)
-        if not answer.answered or not answer.results:
+        asked = asyncio.run(ask(self.services, question, limiter=self.services.limiter, who=None))
+        if asked.outcome != "answered":
             self.quotes = []
-            return html_to_plain(render_nothing(answer.reason, lang, example(lang)))
-        self.quotes = [Quote.from_result(r) for r in answer.results]
+            return html_to_plain(render_nothing(asked.reason, lang, example(lang)))
+        self.quotes = list(asked.quotes)
         self.offset = 0
         return html_to_plain(render_answer(self.quotes, lang))
 
@@ -115,6 +133,13 @@ def run_terminal(
         print(f"Cannot load the search engine: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
     chat = TerminalChat(engine, lang, k=k, retention_days=retention_days)
+    try:
+        return _loop(chat, lang, stdin, stdout, interactive)
+    finally:
+        chat.close()
+
+
+def _loop(chat: TerminalChat, lang: Lang, stdin: TextIO, stdout: TextIO, interactive: bool) -> int:
     print(chat.welcome(), file=stdout, flush=True)
     while True:
         if interactive:
