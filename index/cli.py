@@ -215,8 +215,17 @@ def cmd_model(args: argparse.Namespace) -> int:
 def cmd_fetch(args: argparse.Namespace) -> int:
     from index.fetch import main_fetch
 
-    since = dt.date.fromisoformat(args.since) if args.since else None
-    return main_fetch(_settings(args), args.source, since)
+    try:
+        since = dt.date.fromisoformat(args.since) if args.since else None
+    except ValueError:
+        print(f"fetch: --since {args.since!r} is not a date (YYYY-MM-DD)", file=sys.stderr)
+        return 2
+    limits = {"delay": args.delay, "max_pages": args.max_pages}
+    if args.backfill:
+        from index.backfill import main_backfill
+
+        return main_backfill(_settings(args), args.source, since, progress=not args.quiet, **limits)
+    return main_fetch(_settings(args), args.source, since, **limits)
 
 
 def cmd_update(args: argparse.Namespace) -> int:
@@ -293,8 +302,15 @@ def main(argv: list[str] | None = None) -> int:
     ):
         p = sub.add_parser(name, help=helptext)
         p.add_argument("--source")
-        p.add_argument("--since")
+        p.add_argument("--since", help="only posts dated (or modified) since YYYY-MM-DD")
         p.add_argument("--quiet", action="store_true")
+        p.add_argument(
+            "--backfill",
+            action="store_true",
+            help="the whole archive: the sources' sitemaps and paged feeds (resumable)",
+        )
+        p.add_argument("--max-pages", type=int, help="article pages to download at most")
+        p.add_argument("--delay", type=float, help="seconds between requests to one site")
         p.set_defaults(func=func)
 
     args = parser.parse_args(argv)

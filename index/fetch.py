@@ -17,6 +17,7 @@ import datetime as dt
 import hashlib
 import json
 import logging
+import re
 import sys
 import time
 import tomllib
@@ -75,6 +76,10 @@ class Source:
     body_xpath: str | None = None
     enabled: bool = True
     hosts: tuple[str, ...] = ()  # extra hosts that entry links may point to
+    sitemap: str | None = None  # backfill: sitemap index or urlset (XML or .xml.gz)
+    paged_feed: bool = False  # backfill: also walk feed?paged=2, 3, ...
+    include: tuple[str, ...] = ()  # backfill: regexes on the URL path; one must match
+    exclude: tuple[str, ...] = ()  # backfill: regexes on the URL path; none may match
 
     @property
     def slug(self) -> str:
@@ -91,7 +96,32 @@ def _site(url_or_host: str) -> str:
     return (host or "").lower().removeprefix("www.")
 
 
-_SOURCE_KEYS = {"name", "feed", "lang", "body_xpath", "enabled", "hosts"}
+_BACKFILL_KEYS = {"sitemap", "paged_feed", "include", "exclude"}
+_SOURCE_KEYS = {"name", "feed", "lang", "body_xpath", "enabled", "hosts"} | _BACKFILL_KEYS
+
+
+def _backfill_keys(entry: dict, where: str) -> dict:
+    """The archive keys of one source, checked (URL, boolean, compilable regexes)."""
+    out: dict = {"paged_feed": entry.get("paged_feed", False)}
+    if not isinstance(out["paged_feed"], bool):
+        raise SourceError(f"{where}: 'paged_feed' must be true or false")
+    sitemap = entry.get("sitemap")
+    if sitemap is not None:
+        parts = urlsplit(sitemap if isinstance(sitemap, str) else "")
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise SourceError(f"{where}: sitemap {sitemap!r} is not an http(s) URL")
+        out["sitemap"] = sitemap.strip()
+    for key in ("include", "exclude"):
+        patterns = entry.get(key, [])
+        if not isinstance(patterns, list) or not all(isinstance(p, str) for p in patterns):
+            raise SourceError(f"{where}: '{key}' must be a list of regular expressions")
+        for pattern in patterns:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise SourceError(f"{where}: {key} pattern {pattern!r}: {exc}") from exc
+        out[key] = tuple(patterns)
+    return out
 
 
 def load_sources(path: Path) -> list[Source]:
@@ -157,6 +187,7 @@ def load_sources(path: Path) -> list[Source]:
             body_xpath=xpath.strip() if xpath else None,
             enabled=enabled,
             hosts=tuple(hosts),
+            **_backfill_keys(entry, where),
         )
         if source.slug in seen:
             raise SourceError(f"{where}: duplicate source name")
@@ -207,6 +238,20 @@ class FetchOptions:
     respect_robots: bool = True  # robots.txt, read when a site's first page is needed
     force: bool = False  # ignore stored stamps/validators: re-import every entry
     user_agent: str = field(default_factory=default_user_agent)
+
+
+def fetch_options(
+    settings: IndexSettings,
+    *,
+    delay: float | None = None,
+    max_pages: int | None = None,
+    default_pages: int = 100,
+) -> FetchOptions:
+    """Options from the flags, else the settings (FETCH_DELAY_SECONDS, FETCH_MAX_PAGES)."""
+    pages = max_pages or settings.fetch_max_pages or default_pages
+    return FetchOptions(
+        min_delay=settings.fetch_delay_seconds if delay is None else delay, max_pages=pages
+    )
 
 
 @dataclass
@@ -824,11 +869,17 @@ def fetch_all(
 
 
 def main_fetch(
-    settings: IndexSettings, source: str | None = None, since: dt.date | None = None
+    settings: IndexSettings,
+    source: str | None = None,
+    since: dt.date | None = None,
+    *,
+    delay: float | None = None,
+    max_pages: int | None = None,
 ) -> int:
     """CLI entry: print the report; 0 unless nothing could be fetched (1), 2 on bad usage."""
+    options = fetch_options(settings, delay=delay, max_pages=max_pages)
     try:
-        report = fetch_all(settings, source=source, since=since)
+        report = fetch_all(settings, source=source, since=since, options=options)
     except (SourceError, FetchError) as exc:
         print(f"fetch: {exc}", file=sys.stderr)
         return 2
