@@ -262,7 +262,7 @@ class WPSite:
         path, query = parts.path, parse_qs(parts.query)
         xml = "application/xml; charset=UTF-8"
         half = len(self.posts) // 2
-        newest = sorted(self.posts, key=lambda p: p.date, reverse=True)
+        oldest = sorted(self.posts, key=lambda p: p.n)  # as WordPress lists them: by post id
         if path == "/robots.txt":
             text = f"User-agent: *\nDisallow: {self.disallowed.path}\nDisallow: /wp-admin/\n"
             return 200, text.encode(), "text/plain", {}
@@ -274,11 +274,11 @@ class WPSite:
             ]
             return 200, self.sitemap_index(locs), xml, {}
         if path == "/wp-sitemap-posts-post-1.xml":
-            return 200, self.sitemap_posts(newest[:half]), xml, {}
+            return 200, self.sitemap_posts(oldest[:half]), xml, {}
         if path == "/wp-sitemap-posts-index.xml":  # a nested index
             return 200, self.sitemap_index(["/wp-sitemap-posts-post-2.xml.gz"]), xml, {}
         if path == "/wp-sitemap-posts-post-2.xml.gz":
-            body = gzip.compress(self.sitemap_posts(newest[half:]), mtime=0)
+            body = gzip.compress(self.sitemap_posts(oldest[half:]), mtime=0)
             return 200, body, "application/x-gzip", {}
         if path == "/wp-sitemap-taxonomies-post_tag-1.xml":
             urls = "".join(
