@@ -29,7 +29,11 @@ from index.sitemap import SitemapError, parse_sitemap
 
 ROOT = Path(__file__).resolve().parents[1]
 OPTIONS = FetchOptions(
-    timeout=2.0, max_retries=1, backoff_base=0.01, backoff_max=0.05, min_delay=0.0,
+    timeout=2.0,
+    max_retries=1,
+    backoff_base=0.01,
+    backoff_max=0.05,
+    min_delay=0.0,
     max_pages=10_000,
 )
 
@@ -45,7 +49,9 @@ def make_settings(root: Path, site: wpsite.WPSite, **toml: bool) -> IndexSetting
     articles_dir(content).mkdir(parents=True)
     (content / "sources.toml").write_text(wpsite.sources_toml(site, **toml), encoding="utf-8")
     return IndexSettings(
-        content_dir=content, index_dir=root / "data" / "index", cache_dir=root / "data" / "cache",
+        content_dir=content,
+        index_dir=root / "data" / "index",
+        cache_dir=root / "data" / "cache",
         fetch_allow_private_addresses=True,
     )
 
@@ -153,12 +159,22 @@ def test_killed_backfill_resumes_without_duplicates(
     folder = articles_dir(settings.content_dir)
     env = {**os.environ, "FETCH_ALLOW_PRIVATE_ADDRESSES": "true", "PYTHONPATH": str(ROOT)}
     cmd = [
-        sys.executable, "-m", "index", "--content-dir", str(settings.content_dir),
-        "--index-dir", str(settings.index_dir), "fetch", "--backfill", "--quiet",
-        "--delay", "0.01",
+        sys.executable,
+        "-m",
+        "index",
+        "--content-dir",
+        str(settings.content_dir),
+        "--index-dir",
+        str(settings.index_dir),
+        "fetch",
+        "--backfill",
+        "--quiet",
+        "--delay",
+        "0.01",
     ]
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     try:
         deadline = time.monotonic() + 60
         while len(list(folder.glob("*.md"))) < 40:
@@ -180,7 +196,9 @@ def test_killed_backfill_resumes_without_duplicates(
     paths = imported_paths(settings)
     assert len(paths) == len(set(paths))
     # The resumed run downloads only what was left (at most the article in flight twice).
-    redone = [p for p in site.hits if p.startswith("/20") and before[p] and site.hits[p] > before[p]]
+    redone = [
+        p for p in site.hits if p.startswith("/20") and before[p] and site.hits[p] > before[p]
+    ]
     assert len(redone) <= 1
     assert_never_requested(site)
 
