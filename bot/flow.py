@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from bot.ratelimit import RateLimiter
-from bot.render import Quote, clean_text
+from bot.render import Quote, clean_text, quotes_of
 from bot.services import Services
 
 Outcome = Literal["answered", "nothing", "rate_limited"]
@@ -53,7 +53,7 @@ async def ask(
     if not answer.answered or not answer.results:
         await svc.count("not_answered")
         return Asked("nothing", reason=answer.reason or "no_match")
-    quotes = tuple(Quote.from_result(r) for r in answer.results)
+    quotes = tuple(quotes_of(answer.results))
     aid = await svc.in_store(svc.store.save_answer, quotes)
     await svc.count("answered")
     return Asked("answered", quotes, aid)

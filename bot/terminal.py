@@ -18,8 +18,10 @@ from bot.render import (
     clean_text,
     esc,
     html_to_plain,
+    quotes_of,
     render_answer,
     render_article_lines,
+    render_latest,
     render_nothing,
 )
 from bot.services import EngineLike
@@ -66,6 +68,8 @@ class TerminalChat:
                 return html_to_plain(text(self.lang, "topics_empty"))
             header = text(self.lang, "topics_header", count=len(articles))
             return html_to_plain("\n".join([header, *render_article_lines(articles, self.lang)]))
+        if command in ("/nouveautes", "/latest"):
+            return html_to_plain(render_latest(self.engine.articles(), self.lang))
         if command in ("/apropos", "/about"):
             info = self.engine.info()
             built = info.built_at.date() if info.built_at else None
@@ -93,7 +97,7 @@ class TerminalChat:
         if not answer.answered or not answer.results:
             self.quotes = []
             return html_to_plain(render_nothing(answer.reason, lang, example(lang)))
-        self.quotes = [Quote.from_result(r) for r in answer.results]
+        self.quotes = quotes_of(answer.results)
         self.offset = 0
         return html_to_plain(render_answer(self.quotes, lang))
 

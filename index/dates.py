@@ -107,21 +107,20 @@ def fold_repeats(
     ranked: Sequence[tuple[int, float]],
     text_of: Callable[[int], str],
     article_of: Callable[[int], str],
-) -> tuple[list[tuple[int, float]], dict[int, list[str]]]:
-    """``ranked`` without passages repeating a better one; for each kept passage, the other
-    articles (ids, best first, each once) that repeat it."""
+) -> tuple[list[tuple[int, float]], dict[int, list[int]]]:
+    """``ranked`` without passages repeating a better one; for each kept passage, the best
+    repeating passage of each other article (best first)."""
     kept: list[tuple[int, float]] = []
-    also: dict[int, list[str]] = {}
+    also: dict[int, list[int]] = {}
     for pid, score in ranked:
         text = text_of(pid)
         twin = next((k for k, _ in kept if near_duplicates(text_of(k), text)), None)
         if twin is None:
             kept.append((pid, score))
             continue
-        article = article_of(pid)
-        others = also.setdefault(twin, [])
-        if article != article_of(twin) and article not in others:
-            others.append(article)
+        seen = {article_of(twin), *(article_of(p) for p in also.get(twin, ()))}
+        if article_of(pid) not in seen:
+            also.setdefault(twin, []).append(pid)
     return kept, also
 
 
@@ -130,9 +129,9 @@ def dated_ranking(
     question: str,
     passages: Sequence[Passage],
     articles: Mapping[str, ArticleInfo],
-) -> tuple[list[tuple[int, float]], dict[int, list[ArticleInfo]]]:
+) -> tuple[list[tuple[int, float]], dict[int, list[tuple[int, float]]]]:
     """The engine's step: the best candidates reordered by dates and folded, and for each kept
-    passage the other articles that repeat it (newest first)."""
+    passage the passages of other articles that repeat it, with their scores, newest first."""
     head, tail = list(ranked[:CONSIDERED]), list(ranked[CONSIDERED:])
     wish = date_wish(question)
     span = None
@@ -147,10 +146,10 @@ def dated_ranking(
     head, repeats = fold_repeats(
         head, lambda pid: passages[pid].text, lambda pid: passages[pid].article_id
     )
+    scores = dict(ranked)
     also = {
-        pid: sorted((articles[a] for a in ids), key=lambda a: a.date, reverse=True)
-        for pid, ids in repeats.items()
-        if ids
+        pid: [(p, scores[p]) for p in sorted(pids, key=lambda p: article(p).date, reverse=True)]
+        for pid, pids in repeats.items()
     }
     return head + tail, also
 

@@ -514,7 +514,9 @@ class Engine:
         results = [
             replace(
                 self._result(snap, pid, score, qterms, qvec, aq.answer),
-                also_in=tuple(also.get(pid, ())),
+                also_in=tuple(
+                    self._result(snap, p, s, qterms, qvec, aq.answer) for p, s in also.get(pid, ())
+                ),
             )
             for pid, score in chosen
         ]

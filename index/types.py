@@ -62,7 +62,7 @@ class Result:
     article_id: str
     source: str = ""
     highlight: tuple[int, int] | None = None  # the words that answer: offsets into ``quote``
-    also_in: tuple[ArticleInfo, ...] = ()  # other articles that repeat this passage
+    also_in: tuple[Result, ...] = ()  # the same words in other articles, newest first
 
     @property
     def answer_text(self) -> str:
@@ -79,7 +79,7 @@ class Result:
         }
         if self.also_in:
             out["also_in"] = [
-                {"title": a.title, "url": a.url, "date": a.date.isoformat()} for a in self.also_in
+                {"title": r.title, "url": r.url, "date": r.date.isoformat()} for r in self.also_in
             ]
         return out
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.terminal import TerminalChat
 from index.build import build_index
 from index.config import IndexSettings
 from index.dates import DateWish, date_wish, fold_repeats, latest, prefer_dates
@@ -76,12 +77,16 @@ def test_a_paragraph_in_three_articles_is_quoted_once(dated_engine: Engine) -> N
     answer = dated_engine.search("microphones sur les lampadaires à Vierzon", k=9)
     assert answer.answered
     (hit,) = quoting(answer, "microphones sur les lampadaires")
-    others = {a.url for a in hit.also_in}
+    others = {a.article_url for a in hit.also_in}
     assert len(others) == 2 and hit.article_url not in others
     assert {hit.article_url, *others} == {
         f"https://technopolice.example/{y}/03/15/vierzon-{y}/" for y in INTROS
     }
     assert hit.to_json()["also_in"][0]["date"] > hit.to_json()["also_in"][1]["date"]
+    for other in hit.also_in:  # each article quoted in its own words
+        year = other.date.year
+        assert INTROS[year][:30] in other.quote or SHARED[:40] in other.quote
+        assert all(INTROS[y][:30] not in other.quote for y in INTROS if y != year)
 
 
 def test_a_year_or_latest_picks_the_matching_article(dated_engine: Engine) -> None:
@@ -120,14 +125,35 @@ def test_fold_repeats_keeps_the_best_and_lists_the_others() -> None:
         3: SHARED.replace("Vierzon", "Bourges"),
         4: "x",
     }
-    articles = {1: "a", 2: "b", 3: "c", 4: "d"}
+    articles = {1: "a", 2: "b", 3: "c", 4: "d", 5: "b"}
+    texts[5] = texts[2]
     kept, also = fold_repeats(
-        [(1, 0.9), (2, 0.8), (3, 0.7), (4, 0.6)], texts.__getitem__, articles.__getitem__
+        [(1, 0.9), (2, 0.8), (3, 0.7), (4, 0.6), (5, 0.5)], texts.__getitem__, articles.__getitem__
     )
-    assert [pid for pid, _ in kept] == [1, 4] and also == {1: ["b", "c"]}
+    assert [pid for pid, _ in kept] == [1, 4] and also == {1: [2, 3]}  # one per other article
 
 
 def test_latest_lists_newest_first(dated_engine: Engine) -> None:
     newest = latest(dated_engine.articles(), 3)
     assert newest[0].date.year == 2024
     assert [a.date for a in newest] == sorted((a.date for a in newest), reverse=True)
+
+
+def test_terminal_shows_repeats_under_more_and_lists_the_latest(dated_engine: Engine) -> None:
+    chat = TerminalChat(dated_engine, "fr")
+    first = chat.handle("microphones sur les lampadaires à Vierzon")
+    assert "aussi dans 2 articles" in first
+    pages = [first]
+    while "Il n'y a pas d'autres passages" not in pages[-1] and len(pages) < 10:
+        pages.append(chat.handle("plus"))
+    shown = "\n".join(pages)
+    assert all(f"Vierzon, épisode {y}" in shown for y in INTROS)  # the repeats, after the rest
+    assert shown.count("microphones sur les lampadaires du quartier") == 3
+
+    news = chat.handle("/nouveautes")
+    count = min(10, len(dated_engine.articles()))
+    assert news.splitlines()[0] == f"Nouveautés : les {count} derniers articles"
+    assert len(news.splitlines()) == count + 1
+    assert "15 mars 2024 — Vierzon, épisode 2024" in news
+    assert "https://technopolice.example/2024/03/15/vierzon-2024/" in news
+    assert chat.handle("/latest") == news
