@@ -239,3 +239,17 @@ def test_sitemap_parser_refuses_entities_bombs_and_other_xml() -> None:
     assert [(u.url, u.lastmod.date()) for u in plain.urls if u.lastmod] == [
         ("https://e.org/a/", dt.date(2024, 5, 2))
     ]
+
+
+def test_cli_refuses_a_bad_date_and_an_unknown_source(
+    site: wpsite.WPSite, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from index.cli import main
+
+    settings = make_settings(tmp_path, site)
+    base = ["--content-dir", str(settings.content_dir), "--index-dir", str(settings.index_dir)]
+    assert main([*base, "fetch", "--backfill", "--since", "2024-13-01"]) == 2
+    assert "is not a date (YYYY-MM-DD)" in capsys.readouterr().err
+    assert main([*base, "fetch", "--backfill", "--source", "nope"]) == 2
+    assert "no source named 'nope'" in capsys.readouterr().err
+    assert not site.log  # nothing requested
