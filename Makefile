@@ -32,6 +32,8 @@ run: index
 test: setup
 	$(PY) -m pytest -q
 	$(VENV)/bin/ruff check index bot tests bench
+	$(VENV)/bin/lint-imports
 
 lint: setup
 	$(VENV)/bin/ruff check index bot tests bench
+	$(VENV)/bin/lint-imports

@@ -22,7 +22,7 @@ if str(REPO) not in sys.path:
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-from index.config import IndexSettings  # noqa: E402
+from index import IndexSettings  # noqa: E402
 
 
 def parser(description: str, *, size: bool = True) -> argparse.ArgumentParser:

@@ -34,8 +34,7 @@ from questions import QUESTIONS
 sys.path.insert(0, str(c.REPO / "tests"))
 from fakebotapi import TOKEN, FakeBotApi
 
-from index.embed import Embedder
-from index.search import Engine
+from index import Embedder, open_engine
 
 ANSWERABLE = QUESTIONS[:48]  # the last ones are off-topic or foreign: refusals are fast
 
@@ -153,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
             settings = c.settings_for(args, **{f"{k}_dir": v for k, v in dirs.items()})
         else:
             settings = c.settings_for(args, index_dir=root / "index")
-        Engine.open(settings, Embedder(settings))  # build the index before the bot starts
+        open_engine(settings, Embedder(settings))  # build the index before the bot starts
         res = asyncio.run(run(args, c.engine_env(settings, args), root))
     lat = res["latency"]
     print(

@@ -22,10 +22,7 @@ from pathlib import Path
 import _common as c
 from gen import TextGenerator
 
-from index.build import build_index
-from index.corpus import save_article
-from index.embed import Embedder
-from index.search import Engine
+from index import Embedder, Engine, build_index, save_article
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -54,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
         rate = full.passages / full.seconds
         again = build_index(settings, embedder, force=True, progress=False)  # all cached
 
-        engine = Engine.open(settings, embedder, build_if_missing=False)
+        engine = Engine.open(settings, embedder)
         article = TextGenerator(settings.content_dir).article(1)
         save_article(settings.content_dir, article)
         inc = build_index(settings, embedder, progress=False)

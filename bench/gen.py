@@ -8,8 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from index.corpus import load_corpus
-from index.types import Article
+from index import Article, load_corpus
 
 _WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?")
 

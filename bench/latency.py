@@ -19,9 +19,7 @@ from pathlib import Path
 import _common as c
 from questions import QUESTIONS
 
-from index.embed import Embedder
-from index.evaluate import evaluate, load_jsonl
-from index.search import Engine
+from index import Embedder, Engine, evaluate, load_jsonl, open_engine
 
 STAGES = ["analyze", "embed", "bm25", "vector", "rescore", "fuse", "diversify", "quote"]
 
@@ -64,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
         embedder = Embedder(settings)
         t_load = time.perf_counter() - t0
         t0 = time.perf_counter()
-        engine = Engine.open(settings, embedder)
+        engine = open_engine(settings, embedder)
         t_open = time.perf_counter() - t0
         info = engine.info()
         print(

@@ -40,12 +40,18 @@ import numpy as np
 from gen import TextGenerator
 from questions import QUESTIONS
 
-from index.build import build_index, passage_context
-from index.chunk import chunk_article
-from index.corpus import load_corpus, save_article
-from index.embed import Embedder, EmbeddingCache
-from index.search import CANDIDATES, Engine
-from index.sentences import sentence_units
+from index import (
+    CANDIDATES,
+    Embedder,
+    EmbeddingCache,
+    Engine,
+    build_index,
+    chunk_article,
+    load_corpus,
+    passage_context,
+    save_article,
+    sentence_units,
+)
 
 PARAGRAPHS = 10  # per generated article: one passage each (~400 chars, see index/chunk.py)
 SENTENCE_CHUNK = 10_000  # passages whose synthetic sentence vectors are made and cached at once
@@ -256,7 +262,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         assert full.embedded == 0 and full.embedded_sentences == 0, full.summary()
         t0 = time.perf_counter()
-        engine = Engine.open(settings, embedder, build_if_missing=False)
+        engine = Engine.open(settings, embedder)
         t_open = time.perf_counter() - t0
         snap = engine._snap
         print(

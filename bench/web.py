@@ -35,8 +35,7 @@ import _common as c
 import aiohttp
 from questions import QUESTIONS
 
-from index.embed import Embedder
-from index.search import Engine
+from index import Embedder, open_engine
 
 ANSWERABLE = QUESTIONS[:48]
 SHARE_RE = re.compile(r'href="/a/([A-Za-z0-9_-]{11})"')
@@ -143,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="bench-web-") as tmp:
         root = Path(tmp)
         settings = c.settings_for(args, index_dir=root / "index")
-        Engine.open(settings, Embedder(settings))  # build the index before the server starts
+        open_engine(settings, Embedder(settings))  # build the index before the server starts
         env = {
             **os.environ,
             **c.engine_env(settings, args),

@@ -11,21 +11,25 @@ import asyncio
 import datetime as dt
 import logging
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from telegram import BotCommand, BotCommandScopeDefault, LinkPreviewOptions, Update
 from telegram.constants import ParseMode
 from telegram.error import InvalidToken, NetworkError, RetryAfter
 from telegram.ext import AIORateLimiter, Application, ContextTypes, Defaults
 
+import index
 from bot import handlers
 from bot.delivery import retrying
 from bot.logs import clamp_noisy_loggers
 from bot.ratelimit import RateLimiter
-from bot.services import KEY, EngineLike, Services, services
+from bot.services import KEY, Services, services
 from bot.settings import BotSettings
 from bot.store import Store
 from bot.texts import commands
-from bot.updating import Fetcher, default_fetcher, fetch_and_rebuild
+
+if TYPE_CHECKING:
+    from index import Engine, Fetcher
 
 WEB_KEY = "web_runner"  # bot_data key of the web pages' server, when PUBLIC_URL is set
 
@@ -36,29 +40,28 @@ ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY, Update.INLINE_QUERY]
 INLINE_RATE_FACTOR = 5  # inline queries arrive as the user types
 
 
-def default_engine_factory() -> EngineLike:
-    from index.config import IndexSettings
-    from index.search import Engine
+def default_engine_factory() -> Engine:
+    from index import IndexSettings, open_engine
 
-    return Engine.open(IndexSettings())
+    return open_engine(IndexSettings())
 
 
 def build_application(
     settings: BotSettings,
-    engine: EngineLike | None = None,
+    engine: Engine | None = None,
     *,
-    engine_factory: Callable[[], EngineLike] = default_engine_factory,
+    engine_factory: Callable[[], Engine] = default_engine_factory,
     store: Store | None = None,
     fetcher: Fetcher | object | None = _DEFAULT,
 ) -> Application:
     """The whole bot, not started; ``engine=None`` loads it with ``engine_factory`` at start.
 
     ``fetcher`` is what scheduled updates and /update call before rebuilding; by default
-    ``index.fetch.fetch_all`` when the bot loads its own engine, and nothing (rebuild only)
-    when the caller hands an engine in (tests, embedding) without a fetcher.
+    ``index.fetch_all`` when the bot loads its own engine, and nothing (rebuild only) when
+    the caller hands an engine in (tests, embedding) without a fetcher.
     """
     if fetcher is _DEFAULT:
-        fetcher = default_fetcher if engine is None else None
+        fetcher = index.fetch_all if engine is None else None
     token = settings.token
     if not token:
         raise ValueError("TELEGRAM_BOT_TOKEN is required to build the Telegram application")
@@ -216,7 +219,7 @@ async def update_job(context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     async with svc.rebuild_lock:
         try:
-            result = await asyncio.to_thread(fetch_and_rebuild, svc.engine, svc.fetcher)
+            result = await asyncio.to_thread(svc.update_index)
         except Exception as exc:
             log.error("scheduled update failed: %s", type(exc).__name__)
             await svc.count("errors")

@@ -53,11 +53,12 @@ def _scrub(message: str, *secrets: str | None) -> str:
 
 def check_index(index_settings) -> tuple[Check, object | None]:
     """The published version opens and matches its checksums; its model is the configured one."""
-    from index.embed import ModelError, model_id_for
-    from index.store import IndexUnavailable, open_version
+    from index import IndexDamaged, IndexUnavailable, ModelError, model_id_for, open_version
 
     try:
         _, manifest = open_version(Path(index_settings.index_dir), verify=True)
+    except IndexDamaged as exc:
+        return Check(FAIL, "index", f"{exc}; {_fallback(index_settings)}"), None
     except IndexUnavailable as exc:
         return Check(
             FAIL, "index", f"{exc} (the bot builds it at start when content/ has articles)"
@@ -86,10 +87,25 @@ def check_index(index_settings) -> tuple[Check, object | None]:
     return Check(OK, "index", f"{summary}, model {manifest.model_id}"), manifest
 
 
+def _fallback(index_settings) -> str:
+    """What serves while the current version is damaged, and the repair."""
+    from index import ModelError, intact_older_versions, model_id_for
+
+    repair = "run `python -m index build` to repair it"
+    try:
+        model_id = model_id_for(index_settings)
+    except ModelError:
+        return repair
+    older = next(intact_older_versions(Path(index_settings.index_dir), model_id), None)
+    if older is None:
+        return f"no intact older version: the bot cannot answer; {repair}"
+    return f"the bot answers from the older version {older[1].version} meanwhile; {repair}"
+
+
 def check_model(index_settings, manifest) -> Check:
     """Load the embedding model and embed one query (the slow part of a start)."""
     try:
-        from index.embed import Embedder
+        from index import Embedder
 
         embedder = Embedder(index_settings)
         vector = embedder.embed_query(PROBE_QUERY)
@@ -107,6 +123,25 @@ def check_model(index_settings, manifest) -> Check:
             f"{embedder.model_id} gives {vector.shape[0]} dims, index has {manifest.dim}",
         )
     return Check(OK, "model", f"{embedder.model_id} ({embedder.backend}), {vector.shape[0]} dims")
+
+
+def check_content(index_settings) -> Check:
+    """Every article file reads (a malformed one is skipped by builds, with a warning)."""
+    from index import articles_dir, load_corpus
+
+    folder = articles_dir(Path(index_settings.content_dir))
+    corpus = load_corpus(Path(index_settings.content_dir))
+    if corpus.errors:
+        errors = [e.replace(f"{folder}/", "") for e in corpus.errors]
+        names = ", ".join(e.split(":")[0] for e in errors[:20])
+        shown = "; ".join(errors[:3]) + (" …" if len(errors) > 3 else "")
+        return Check(
+            FAIL,
+            "content",
+            f"{len(errors)} article file(s) in {folder} skipped by builds ({names}): {shown} "
+            "(fix or remove them, then `python -m index build`)",
+        )
+    return Check(OK, "content", f"{len(corpus.articles)} articles readable")
 
 
 def check_store(settings: BotSettings) -> Check:
@@ -228,6 +263,7 @@ def run_checks(settings: BotSettings, index_settings, *, quick: bool) -> list[Ch
         checks.append(Check(SKIP, "model", "not loaded (--quick)"))
     else:
         checks.append(check_model(index_settings, manifest))
+        checks.append(check_content(index_settings))  # reads every article: not in --quick
     checks.append(check_store(settings))
     checks.append(check_folders(index_settings))
     checks.append(check_telegram(settings))
@@ -239,7 +275,7 @@ def main_check(quick: bool = False, out: TextIO | None = None) -> int:
     out = out or sys.stdout
     try:
         settings = load_settings()
-        from index.config import IndexSettings
+        from index import IndexSettings
 
         index_settings = _index_settings(IndexSettings)
     except SettingsError as exc:

@@ -52,7 +52,7 @@ def _section(title: str, cls: type[BaseSettings]) -> list[str]:
 
 def env_example() -> str:
     from bot.settings import BotSettings
-    from index.config import IndexSettings
+    from index import IndexSettings
 
     lines = [HEADER.rstrip("\n")]
     lines += _section("Telegram bot (bot/settings.py)", BotSettings)

@@ -8,6 +8,7 @@ rule (what is counted, what is stored: the quotes only, never the question) hold
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -15,6 +16,7 @@ from bot.ratelimit import RateLimiter
 from bot.render import Quote, clean_text, quotes_of
 from bot.services import Services
 
+log = logging.getLogger(__name__)
 Outcome = Literal["answered", "nothing", "rate_limited"]
 
 
@@ -43,6 +45,7 @@ async def ask(
     allowed, first_refusal = limiter.check(who)
     if not allowed:
         await svc.count("rate_limited")
+        log.info("question refused by the rate limit")
         return Asked("rate_limited", first_refusal=first_refusal)
     question = clean_text(question)
     if not question:
@@ -52,8 +55,10 @@ async def ask(
     await svc.count(counter)
     if not answer.answered or not answer.results:
         await svc.count("not_answered")
+        log.info("question not answered (%s)", answer.reason or "no_match")
         return Asked("nothing", reason=answer.reason or "no_match")
     quotes = tuple(quotes_of(answer.results))
-    aid = await svc.in_store(svc.store.save_answer, quotes)
+    aid = await svc.save_answer(list(quotes))  # None when it cannot be kept: sent all the same
     await svc.count("answered")
+    log.info("question answered with %d passages", len(quotes))
     return Asked("answered", quotes, aid)

@@ -17,8 +17,8 @@ from html.parser import HTMLParser
 from typing import Any, Protocol
 
 from bot.texts import Lang, format_date, text
-from index.clean import clean_text as valid_text
-from index.dates import latest
+from index import clean_text as valid_text
+from index import latest_articles
 
 MAX_MESSAGE = 4096  # Telegram's limit, after entity parsing
 PAGE_SIZE = 3
@@ -270,7 +270,7 @@ def render_article_lines(articles: Sequence[Any], lang: Lang) -> list[str]:
 
 def render_latest(articles: Sequence[Any], lang: Lang, n: int = LATEST_COUNT) -> str:
     """``/nouveautes``: the newest articles with their dates and links."""
-    newest = latest(list(articles), n)
+    newest = latest_articles(list(articles), n)
     if not newest:
         return text(lang, "topics_empty")
     header = text(lang, "latest_header", count=len(newest))

@@ -14,7 +14,7 @@ import sqlite3
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from telegram.ext import Application, CallbackContext
 
@@ -23,18 +23,11 @@ from bot.render import Quote
 from bot.settings import BotSettings
 from bot.store import Store
 
+if TYPE_CHECKING:
+    from index import Engine, Fetcher, UpdateReport
+
 KEY = "services"
 T = TypeVar("T")
-
-
-class EngineLike(Protocol):
-    """The part of ``index.search.Engine`` the bot uses."""
-
-    def search(self, query: str, k: int = 5) -> Any: ...
-    def articles(self) -> list[Any]: ...
-    def info(self) -> Any: ...
-    def reload_if_changed(self) -> bool: ...
-    def rebuild(self) -> Any: ...
 
 
 @dataclass
@@ -43,10 +36,9 @@ class Services:
     store: Store
     limiter: RateLimiter
     inline_limiter: RateLimiter
-    engine: EngineLike | None = None
+    engine: Engine | None = None
     votes: OncePerUser = field(default_factory=OncePerUser)  # one 👍/👎 per user and answer
-    # IndexSettings -> FetchReport (index.fetch.fetch_all); None: updates only rebuild.
-    fetcher: Callable[[Any], Any] | None = None
+    fetcher: Fetcher | None = None  # what updates fetch with (index.fetch_all); None: build only
     rebuild_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     started_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
     # The store's own thread: its calls take a fraction of a millisecond, and in the shared
@@ -56,10 +48,18 @@ class Services:
         default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="store")
     )
 
-    def require_engine(self) -> EngineLike:
+    def require_engine(self) -> Engine:
         if self.engine is None:
             raise RuntimeError("engine not loaded yet")
         return self.engine
+
+    def update_index(self) -> UpdateReport:
+        """The update every surface runs (``index.update``): fetch, build, switch the engine;
+        blocking (call it in a worker thread)."""
+        import index
+
+        engine = self.require_engine()
+        return index.update(engine.settings, engine=engine, fetcher=self.fetcher)
 
     async def in_store(self, call: Callable[..., T], *args: Any) -> T:
         """Run a store call off the event loop, on the store's thread."""

@@ -10,7 +10,7 @@ import contextlib
 import logging
 import sys
 from collections.abc import Callable
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from bot.render import (
     PAGE_SIZE,
@@ -24,9 +24,11 @@ from bot.render import (
     render_latest,
     render_nothing,
 )
-from bot.services import EngineLike
 from bot.texts import EXAMPLES, Lang, example, format_date, text
-from index.text import detect_lang
+from index import detect_lang
+
+if TYPE_CHECKING:
+    from index import Engine
 
 log = logging.getLogger(__name__)
 QUIT = frozenset({"quit", "exit", "/quit", "/exit", ":q"})
@@ -36,9 +38,7 @@ MORE = frozenset({"plus", "more", "/plus", "/more"})
 class TerminalChat:
     """The conversation state of one terminal session: the last answer, for "plus"."""
 
-    def __init__(
-        self, engine: EngineLike, lang: Lang, k: int = 9, retention_days: int = 365
-    ) -> None:
+    def __init__(self, engine: Engine, lang: Lang, k: int = 9, retention_days: int = 365) -> None:
         self.engine = engine
         self.lang = lang
         self.k = k
@@ -109,7 +109,7 @@ class TerminalChat:
 
 
 def run_terminal(
-    engine_factory: Callable[[], EngineLike],
+    engine_factory: Callable[[], Engine],
     lang: Lang = "fr",
     stdin: TextIO | None = None,
     stdout: TextIO | None = None,

@@ -12,7 +12,7 @@ from typing import Literal
 
 from telegram import Update
 
-from index.text import detect_lang
+from index import detect_lang
 
 Lang = Literal["fr", "en"]
 

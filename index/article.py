@@ -13,6 +13,7 @@ import re
 import tempfile
 import unicodedata
 from pathlib import Path
+from typing import ClassVar
 from urllib.parse import urlsplit, urlunsplit
 
 import yaml
@@ -90,6 +91,40 @@ def to_markdown(article: Article) -> str:
 
 
 _FRONT = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*\r?\n?", re.DOTALL)
+MAX_FRONT_MATTER = 64 * 1024  # characters; a real article's is a few hundred
+_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,199}")  # a file name in content/articles
+_TIMESTAMP = "tag:yaml.org,2002:timestamp"
+
+
+class _FrontMatterLoader(yaml.SafeLoader):
+    """Safe YAML with limits: no aliases (1 KB of nested aliases expands to gigabytes when
+    the value is read), and dates left as text, which parse_markdown checks itself (the
+    YAML library turned ``2024-02-30`` into a bare ValueError)."""
+
+    yaml_implicit_resolvers: ClassVar[dict] = {
+        first: [r for r in resolvers if r[0] != _TIMESTAMP]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+
+    def compose_node(self, parent, index):  # type: ignore[no-untyped-def]
+        if self.check_event(yaml.AliasEvent):
+            mark = self.peek_event().start_mark
+            raise yaml.composer.ComposerError(None, None, "aliases are not allowed", mark)
+        return super().compose_node(parent, index)
+
+
+def load_front_matter(text: str, name: str) -> object:
+    """The YAML of a front matter, within limits; ArticleError naming ``name`` otherwise."""
+    if len(text) > MAX_FRONT_MATTER:
+        raise ArticleError(f"{name}: front matter longer than {MAX_FRONT_MATTER} characters")
+    try:
+        return yaml.load(text, Loader=_FrontMatterLoader)  # a SafeLoader
+    except yaml.YAMLError as exc:
+        problem = getattr(exc, "problem", None) or exc.__class__.__name__
+        raise ArticleError(f"{name}: front matter is not valid YAML ({problem})") from None
+    except (ValueError, TypeError, RecursionError) as exc:  # e.g. an explicit !!timestamp
+        kind = exc.__class__.__name__
+        raise ArticleError(f"{name}: front matter cannot be read ({kind})") from None
 
 
 def parse_markdown(text: str, *, name: str = "<text>", default_id: str | None = None) -> Article:
@@ -98,11 +133,7 @@ def parse_markdown(text: str, *, name: str = "<text>", default_id: str | None = 
     match = _FRONT.match(text)
     if not match:
         raise ArticleError(f"{name}: no YAML front matter (the file must start with '---')")
-    try:
-        meta = yaml.safe_load(match.group(1)) or {}
-    except yaml.YAMLError as exc:
-        kind = exc.__class__.__name__
-        raise ArticleError(f"{name}: front matter is not valid YAML ({kind})") from None
+    meta = load_front_matter(match.group(1), name) or {}
     if not isinstance(meta, dict):
         raise ArticleError(f"{name}: front matter must be a mapping of fields")
     missing = [f for f in REQUIRED_FIELDS if not meta.get(f)]
@@ -116,7 +147,7 @@ def parse_markdown(text: str, *, name: str = "<text>", default_id: str | None = 
             date = dt.date.fromisoformat(date.strip()[:10])
         except ValueError:
             raise ArticleError(
-                f"{name}: date {meta['date']!r} is not ISO 8601 (YYYY-MM-DD)"
+                f"{name}: date {meta['date']!r} is not a valid ISO 8601 date (YYYY-MM-DD)"
             ) from None
     elif not isinstance(date, dt.date):
         raise ArticleError(f"{name}: date {meta['date']!r} is not ISO 8601 (YYYY-MM-DD)")
@@ -127,8 +158,11 @@ def parse_markdown(text: str, *, name: str = "<text>", default_id: str | None = 
     if not body:
         raise ArticleError(f"{name}: the article has no text")
     known = {*REQUIRED_FIELDS, "url_derived", "date_derived", "id"}
+    aid = str(meta.get("id") or default_id or article_id(url))
+    if meta.get("id") is not None and not _ID.fullmatch(aid):
+        raise ArticleError(f"{name}: id {aid[:80]!r} is not a slug (letters, digits, . _ -)")
     return Article(
-        id=str(meta.get("id") or default_id or article_id(url)),
+        id=aid,
         title=" ".join(str(meta["title"]).split()),
         date=date,
         url=url,
@@ -137,7 +171,7 @@ def parse_markdown(text: str, *, name: str = "<text>", default_id: str | None = 
         body=body,
         url_derived=bool(meta.get("url_derived", False)),
         date_derived=bool(meta.get("date_derived", False)),
-        extra={k: v for k, v in meta.items() if k not in known},
+        extra={str(k): v for k, v in meta.items() if k not in known},
     )
 
 

@@ -54,9 +54,11 @@ from index.store import (
     IndexUnavailable,
     Manifest,
     current_version,
+    discard_work,
     new_version_dir,
     open_version,
     publish,
+    sweep_dead_builds,
     verify_files,
 )
 from index.text import clean_display, strip_urls, terms
@@ -87,6 +89,7 @@ class BuildReport:
     removed_passages: int = 0
     incremental: bool = False  # built on the previous version's segments
     timings: dict[str, float] = field(default_factory=dict)  # seconds per step
+    repaired: str = ""  # why the previous version could not be reused (damaged)
 
     def summary(self) -> str:
         if not self.changed:
@@ -102,6 +105,8 @@ class BuildReport:
                 f"{self.seconds:.1f} s{' (incremental)' if self.incremental else ''}"
             )
         lines = [head] + [f"skipped: {s}" for s in self.skipped]
+        if self.repaired:
+            lines.append(f"repaired: {self.repaired}")
         return "\n".join(lines)
 
 
@@ -205,7 +210,6 @@ class BuildState:
 
     segments: list[str]
     scanned_ns: int  # when the content folder was scanned (see _scan)
-    file_stats: dict[str, list[int]]  # segment file → (size, mtime ns, inode) once checked
     terms: list[str]  # BM25 term id → term
     words: list[str]  # vocabulary word id → folded word or written form
     pairs: list[tuple[int, int]]  # vocabulary pair id → (key word id, form word id)
@@ -218,7 +222,6 @@ class BuildState:
                 "pipeline": PIPELINE_VERSION,
                 "segments": self.segments,
                 "scanned_ns": self.scanned_ns,
-                "file_stats": self.file_stats,
                 "terms": self.terms,
                 "words": self.words,
                 "pairs": self.pairs,
@@ -240,7 +243,6 @@ class BuildState:
             return cls(
                 segments=list(data["segments"]),
                 scanned_ns=int(data["scanned_ns"]),
-                file_stats=dict(data["file_stats"]),
                 terms=list(data["terms"]),
                 words=list(data["words"]),
                 pairs=[(int(k), int(f)) for k, f in data["pairs"]],
@@ -480,6 +482,7 @@ def build_index(
     started = time.perf_counter()
     lap = _Laps()
     embedder = embedder or Embedder(settings)
+    sweep_dead_builds(settings.index_dir)  # a build killed mid-way left its work folder
     prev_folder, prev_manifest, state = _previous(settings, embedder, force)
     known = {r.file: r for r in state.articles} if state else {}
     scan = _scan(settings.content_dir, known, state.scanned_ns if state else 0)
@@ -491,30 +494,38 @@ def build_index(
             "run `python -m index import-seeds` or add articles"
         )
     chash = scan.corpus_hash()
+    damaged = ""
     if (
-        prev_manifest is not None
+        prev_folder is not None
+        and prev_manifest is not None
         and not force
-        and prev_manifest.corpus_hash == chash
         and prev_manifest.model_id == embedder.model_id
     ):
-        return BuildReport(
-            prev_manifest.version,
-            prev_manifest.articles,
-            prev_manifest.passages,
-            0,
-            prev_manifest.passages,
-            time.perf_counter() - started,
-            False,
-            scan.errors,
-        )
-    if state is not None and prev_folder is not None and prev_manifest is not None:
-        reused_files = _reusable_files(prev_folder, state, {r.segment for r in scan.kept})
+        # What is reused is checked first, byte for byte: an "up to date" version must be
+        # intact, and a damaged segment must not be hard-linked into the next version.
+        up_to_date = prev_manifest.corpus_hash == chash
         try:
-            verify_files(prev_folder, prev_manifest, reused_files)
+            if up_to_date:
+                verify_files(prev_folder, prev_manifest, list(prev_manifest.files))
+                return BuildReport(
+                    prev_manifest.version,
+                    prev_manifest.articles,
+                    prev_manifest.passages,
+                    0,
+                    prev_manifest.passages,
+                    time.perf_counter() - started,
+                    False,
+                    scan.errors,
+                )
+            if state is not None:
+                reused = _reusable_files(prev_folder, prev_manifest, state, scan.kept)
+                verify_files(prev_folder, prev_manifest, reused)
         except IndexUnavailable as exc:
-            log.warning("previous index corrupt, building anew: %s", exc)
-            state = None
-            scan = _scan(settings.content_dir, {})
+            log.warning("current index damaged, building anew: %s", exc)
+            damaged = str(exc)
+            if state is not None:
+                state = None
+                scan = _scan(settings.content_dir, {})
     previous_ids = (
         {pid for r in state.articles for pid in r.pids}
         if state is not None
@@ -560,7 +571,7 @@ def build_index(
         publish(settings.index_dir, work, manifest, known=known_sums)
         lap("publish")
     except BaseException:
-        shutil.rmtree(work, ignore_errors=True)
+        discard_work(work)
         raise
     return BuildReport(
         version=version,
@@ -576,33 +587,21 @@ def build_index(
         removed_passages=len(previous_ids - ids),
         incremental=state is not None,
         timings=lap.times,
+        repaired=damaged,
     )
 
 
-# Segment files a build only links (the largest): checked against their checksums when their
-# size, modification time or inode differ from when a build last checked them; otherwise the
-# engine's check at load (every file, every version) is the one that would see bit rot.
-LINKED_ONLY = (PASSAGE_VECTORS, SENTENCE_VECTORS, SENTENCE_SPANS)
-
-
-def _file_stat(path: Path) -> list[int]:
-    st = path.stat()
-    return [st.st_size, st.st_mtime_ns, st.st_ino]
-
-
-def _reusable_files(folder: Path, state: BuildState, segments: set[int]) -> list[str]:
-    """The previous version's files an incremental build reads or links, to check first:
-    all it reads, and the linked ones that changed on disk since they were checked."""
+def _reusable_files(
+    folder: Path, manifest: Manifest, state: BuildState, kept: list[ArticleRecord]
+) -> list[str]:
+    """The previous version's files an incremental build reads or links, all checked
+    against their checksums: a file damaged in place keeps its size and may keep its
+    modification time, and a linked segment is shared by every later version."""
     names = [STATE_FILE, SEGMENTS_FILE, "passages.jsonl"]
-    for s in sorted(segments):
-        for file in ROWS:
-            rel = f"{SEGMENTS_DIR}/{state.segments[s]}/{file}"
-            try:
-                same = _file_stat(folder / rel) == state.file_stats.get(rel)
-            except OSError:
-                same = False  # missing: verify_files says so
-            if not (file in LINKED_ONLY and same):
-                names.append(rel)
+    if IVF_CENTROIDS in manifest.files:
+        names.append(IVF_CENTROIDS)  # carried over while they fit
+    for s in sorted({r.segment for r in kept}):
+        names += [f"{SEGMENTS_DIR}/{state.segments[s]}/{file}" for file in ROWS]
     return names
 
 
@@ -692,11 +691,6 @@ def _assemble(
         BuildState(
             names,
             scan.started_ns,
-            {
-                f"{SEGMENTS_DIR}/{n}/{f}": _file_stat(segment_dir(work, n) / f)
-                for n in names
-                for f in ROWS
-            },
             list(tables.terms),
             list(tables.words),
             list(tables.pairs),

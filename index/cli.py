@@ -7,9 +7,14 @@ import datetime as dt
 import json
 import logging
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from index.config import IndexSettings
+
+if TYPE_CHECKING:
+    from index.fetch import FetchReport
 
 
 def _settings(args: argparse.Namespace) -> IndexSettings:
@@ -97,30 +102,40 @@ def _render_answer(answer) -> str:
     return "\n\n".join(blocks)
 
 
-def cmd_ask(args: argparse.Namespace) -> int:
-    from index.search import Engine
-
-    engine = Engine.open(_settings(args))
-    if args.question == "-":
-        for line in sys.stdin:
-            question = line.rstrip("\n")
-            answer = engine.search(question, k=args.k)
-            out = answer.to_json() if args.json else _render_answer(answer)
-            print(json.dumps(out, ensure_ascii=False) if args.json else out, flush=True)
-        return 0
-    answer = engine.search(args.question, k=args.k)
+def _answer_line(engine, question: str, args: argparse.Namespace) -> str:
+    """One question's output; with --json, a question that fails gets an error object."""
+    try:
+        answer = engine.search(question, k=args.k)
+    except Exception as exc:  # one bad line never ends a batch
+        logging.getLogger(__name__).exception("question failed")
+        if not args.json:
+            return f"erreur : {type(exc).__name__}"
+        return json.dumps({"query": question, "error": type(exc).__name__}, ensure_ascii=False)
     if args.json:
-        print(json.dumps(answer.to_json(), ensure_ascii=False))
-    else:
-        print(_render_answer(answer))
+        return json.dumps(answer.to_json(), ensure_ascii=False)
+    return _render_answer(answer)
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from index.clean import clean_text
+    from index.lifecycle import open_engine
+
+    engine = open_engine(_settings(args))
+    if args.question == "-":
+        # Bytes that are not UTF-8 reach clean_text instead of ending the loop.
+        sys.stdin.reconfigure(errors="surrogateescape")  # type: ignore[union-attr]
+        for line in sys.stdin:
+            print(_answer_line(engine, clean_text(line.rstrip("\n")), args), flush=True)
+        return 0
+    print(_answer_line(engine, clean_text(args.question), args))
     return 0
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
     from index.evaluate import TABLE_HEAD, EvalReport, ablation, evaluate, load_jsonl
-    from index.search import Engine
+    from index.lifecycle import open_engine
 
-    engine = Engine.open(_settings(args))
+    engine = open_engine(_settings(args))
     sets = [(Path(f).name, load_jsonl(Path(f)), []) for f in args.files]
     sets += [(Path(f).name, [], load_jsonl(Path(f))) for f in args.ood or []]
     questions = [q for _, qs, _ in sets for q in qs]
@@ -164,8 +179,8 @@ DEFAULT_EVAL = Path("../shared/eval")
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
     from index.calibrate import calibrate, summary
+    from index.lifecycle import open_engine
     from index.relevance import model_path
-    from index.search import Engine
 
     files = [Path(f) for f in args.files] or [
         DEFAULT_EVAL / "dev.jsonl",
@@ -175,7 +190,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         DEFAULT_EVAL / "dev_ood.jsonl",
         DEFAULT_EVAL / "dev_more_ood.jsonl",
     ]
-    engine = Engine.open(_settings(args))
+    engine = open_engine(_settings(args))
     cal = calibrate(engine, files, ood, folds=args.folds)
     print(summary(cal))
     out = Path(args.out) if args.out else model_path(engine.family)
@@ -212,30 +227,61 @@ def cmd_model(args: argparse.Namespace) -> int:
     return 2
 
 
+def _date(value: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a date (YYYY-MM-DD)") from None
+
+
 def cmd_fetch(args: argparse.Namespace) -> int:
     from index.fetch import main_fetch
 
-    try:
-        since = dt.date.fromisoformat(args.since) if args.since else None
-    except ValueError:
-        print(f"fetch: --since {args.since!r} is not a date (YYYY-MM-DD)", file=sys.stderr)
-        return 2
     limits = {"delay": args.delay, "max_pages": args.max_pages}
     if args.backfill:
         from index.backfill import main_backfill
 
-        return main_backfill(_settings(args), args.source, since, progress=not args.quiet, **limits)
-    return main_fetch(_settings(args), args.source, since, **limits)
+        settings = _settings(args)
+        return main_backfill(settings, args.source, args.since, progress=not args.quiet, **limits)
+    return main_fetch(_settings(args), args.source, args.since, **limits)
+
+
+def _fetcher(args: argparse.Namespace) -> Callable[[IndexSettings], FetchReport]:
+    """What ``update`` fetches with: the feeds, or with ``--backfill`` the whole archive."""
+    from index.fetch import fetch_all, fetch_options
+
+    if not args.backfill:
+        return lambda s: fetch_all(
+            s,
+            source=args.source,
+            since=args.since,
+            options=fetch_options(s, delay=args.delay, max_pages=args.max_pages),
+        )
+    from index.backfill import DEFAULT_MAX_PAGES, backfill
+
+    return lambda s: backfill(
+        s,
+        source=args.source,
+        since=args.since,
+        options=fetch_options(
+            s, delay=args.delay, max_pages=args.max_pages, default_pages=DEFAULT_MAX_PAGES
+        ),
+        progress=not args.quiet,
+    )
 
 
 def cmd_update(args: argparse.Namespace) -> int:
-    from index.build import build_index
+    """The same update as the bot's /update: fetch, then build (no engine to switch here)."""
+    from index.fetch import FetchError, SourceError
+    from index.lifecycle import update
 
-    code = cmd_fetch(args)
     settings = _settings(args)
-    report = build_index(settings, progress=not args.quiet)
-    print(report.summary())
-    return code
+    report = update(settings, fetcher=_fetcher(args), progress=not args.quiet)
+    print(report.fetch.render() if report.fetch else report.fetch_summary())
+    print(report.build.summary())
+    if report.fetch is None:
+        return 2 if report.fetch_error in (SourceError.__name__, FetchError.__name__) else 1
+    return report.fetch.exit_code
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -302,7 +348,9 @@ def main(argv: list[str] | None = None) -> int:
     ):
         p = sub.add_parser(name, help=helptext)
         p.add_argument("--source")
-        p.add_argument("--since", help="only posts dated (or modified) since YYYY-MM-DD")
+        p.add_argument(
+            "--since", type=_date, help="only posts dated (or modified) since YYYY-MM-DD"
+        )
         p.add_argument("--quiet", action="store_true")
         p.add_argument(
             "--backfill",

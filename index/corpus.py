@@ -75,7 +75,10 @@ def save_article(content_dir: Path, article: Article) -> str:
     same file, and a changed article replaces its old version.
     """
     aid = article.id or article_id(article.url)
-    path = articles_dir(content_dir) / f"{aid}.md"
+    folder = articles_dir(content_dir)
+    path = folder / f"{aid}.md"
+    if path.parent != folder or aid.startswith(".") or "/" in aid or "\\" in aid:
+        raise ArticleError(f"id {aid[:80]!r} would write outside {folder}")
     status = "added"
     if path.exists():
         try:

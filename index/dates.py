@@ -154,6 +154,6 @@ def dated_ranking(
     return head + tail, also
 
 
-def latest(articles: Sequence[ArticleInfo], n: int = 10) -> list[ArticleInfo]:
+def latest_articles(articles: Sequence[ArticleInfo], n: int = 10) -> list[ArticleInfo]:
     """The ``n`` newest articles, newest first: what ``/nouveautes`` lists."""
     return sorted(articles, key=lambda a: (a.date, a.title), reverse=True)[:n]

@@ -6,7 +6,7 @@ import re
 from urllib.parse import quote as pct
 
 from index.lexical import holds_answer, sentence_terms
-from index.text import FOOTNOTE_REF, clean_display, sentence_spans
+from index.text import clean_display, sentence_spans
 
 MAX_QUOTE_CHARS = 800
 MAX_SENTENCES = 3
@@ -109,22 +109,45 @@ def _encode_fragment(text: str) -> str:
     return pct(text, safe=_FRAGMENT_SAFE).replace("-", "%2D")
 
 
+# What the page does not show as written: a footnote marker ([^2] renders as a superscript
+# "2" glued to its word), a soft hyphen, Markdown emphasis, links and code. A fragment word
+# holding one of them never matches, so the fragment is built around such words.
+_HIDDEN = re.compile(r"\[\^\d+\]|[\u00ad*_`\[\]<>]")
+# Line starts the page renders as a list marker or a heading, not as text.
+_LINE_MARK = re.compile(r"^(?:#{1,6}\s+|\[\^\d+\]:\s*|(?:\d{1,3}[.)]|[-*+])\s+)")
+
+
+def _safe_run(ok: list[bool], size: int, *, last: bool, lo: int = 0) -> int | None:
+    """Start of the first (or last) run of ``size`` shown words at or after ``lo``."""
+    starts = range(lo, len(ok) - size + 1)
+    for i in reversed(starts) if last else starts:
+        if all(ok[i : i + size]):
+            return i
+    return None
+
+
 def text_fragment_url(url: str, quote: str, words_each_side: int = 5) -> str:
     """``url#:~:text=start,end`` for long quotes, ``url#:~:text=quote`` for short ones.
 
+    ``quote`` is the passage's text as stored (Markdown, footnote markers) or as displayed.
     The fragment uses words from a single line of the quote, so it matches text that the
-    browser renders inside one block.
+    browser renders inside one block, and only words the page shows as written: the first
+    and last runs of such words (a short quote holding none of the others is used whole).
     """
     base = url.split("#", 1)[0]
-    line = max((seg for seg in quote.split(" — ")), key=len).strip()
-    line = FOOTNOTE_REF.sub("", line)
-    tokens = line.split()
+    lines = [_LINE_MARK.sub("", ln).strip() for ln in re.split(r"\n| — ", quote)]
+    tokens = max(lines, key=len).split() if lines else []
     if not tokens:
         return base
-    if len(tokens) <= 2 * words_each_side + 2:
-        directive = _encode_fragment(" ".join(tokens))
-    else:
-        start = _encode_fragment(" ".join(tokens[:words_each_side]))
-        end = _encode_fragment(" ".join(tokens[-words_each_side:]))
-        directive = f"{start},{end}"
-    return f"{base}#:~:text={directive}"
+    ok = [not _HIDDEN.search(t) for t in tokens]
+    if len(tokens) <= 2 * words_each_side + 2 and all(ok):
+        return f"{base}#:~:text={_encode_fragment(' '.join(tokens))}"
+    for size in range(words_each_side, 0, -1):
+        first = _safe_run(ok, size, last=False)
+        final = _safe_run(ok, size, last=True, lo=first + size) if first is not None else None
+        if first is not None and final is not None:
+            start = _encode_fragment(" ".join(tokens[first : first + size]))
+            end = _encode_fragment(" ".join(tokens[final : final + size]))
+            return f"{base}#:~:text={start},{end}"
+    shown = [t for t, k in zip(tokens, ok, strict=True) if k]  # one at most by now
+    return f"{base}#:~:text={_encode_fragment(shown[0])}" if shown else base

@@ -23,6 +23,7 @@ import faiss
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from index.clean import clean_text
 from index.config import IndexSettings
 from index.corpus import refreshed_at
 from index.dates import dated_ranking
@@ -47,7 +48,15 @@ from index.relevance import (
 )
 from index.rerank import CrossEncoderReranker, Reranker, blend
 from index.sentences import SentenceIndex
-from index.store import IndexUnavailable, Manifest, current_version, open_version
+from index.store import (
+    IndexDamaged,
+    IndexUnavailable,
+    Manifest,
+    current_version,
+    intact_older_versions,
+    open_version,
+    verify_files,
+)
 from index.text import sentence_spans, terms
 from index.types import Answer, ArticleInfo, Passage, Result
 from index.vector import VectorIndex
@@ -113,7 +122,7 @@ class Snapshot:
         self.acronyms = json.loads((folder / "acronyms.json").read_text(encoding="utf-8"))
         n = len(self.passages)
         if n != manifest.passages or self.vector.vectors.shape[0] != n:
-            raise IndexUnavailable(f"index version {manifest.version} is inconsistent: rebuild it")
+            raise IndexDamaged(f"index version {manifest.version} is inconsistent: rebuild it")
         rng = np.random.default_rng(0)
         pick = np.sort(rng.choice(n, size=min(n, SAMPLE_FOR_STATS), replace=False))
         self.sample = np.ascontiguousarray(self.vector.vectors[pick], dtype=np.float32)
@@ -158,10 +167,31 @@ def _load_snapshot(folder: Path, manifest: Manifest) -> Snapshot:
     except IndexUnavailable:
         raise
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise IndexUnavailable(
+        raise IndexDamaged(
             f"index version {manifest.version} cannot be read ({exc.__class__.__name__}): "
             "rebuild it"
         ) from exc
+
+
+def _older_intact(
+    settings: IndexSettings, embedder: Embedder, damage: IndexUnavailable
+) -> Snapshot:
+    """The newest intact older version, when the current one is damaged: the bot starts
+    and answers from it (a build repairs the current one: index/build.py verifies what it
+    reuses). Raises ``damage`` when there is none."""
+    for folder, manifest in intact_older_versions(settings.index_dir, embedder.model_id):
+        try:
+            snap = _load_snapshot(folder, manifest)
+        except IndexUnavailable:
+            continue
+        log.warning(
+            "current index damaged (%s); serving the older version %s: "
+            "run `python -m index build` to repair it",
+            damage,
+            manifest.version,
+        )
+        return snap
+    raise damage
 
 
 def _settle_memory() -> None:
@@ -221,6 +251,7 @@ class Engine:
         self._snap = snapshot
         self._lock = threading.Lock()  # the query cache and the snapshot swap: brief holds
         self._reload_lock = threading.Lock()  # one reload at a time; searches never wait on it
+        self._refused: str | None = None  # a published version that failed its checks
         self._qcache: OrderedDict[str, np.ndarray] = OrderedDict()
         self.params: FusionParams = params_for(embedder.spec.name, embedder.model_id)
         self.family = family_for(embedder.spec.name, embedder.model_id)
@@ -244,44 +275,36 @@ class Engine:
         settings: IndexSettings | None = None,
         embedder: Embedder | None = None,
         *,
-        build_if_missing: bool = True,
         reranker: Reranker | None = None,
     ) -> Engine:
+        """The engine over the current version (or the newest intact older one when it is
+        damaged); :class:`IndexUnavailable` when there is none (``open_engine`` builds one)."""
         settings = settings or IndexSettings()
         embedder = embedder or Embedder(settings)
-        snap = cls._load_current(settings, embedder, build_if_missing=build_if_missing)
-        return cls(settings, embedder, snap, reranker)
+        return cls(settings, embedder, cls._load_current(settings, embedder), reranker)
 
     @staticmethod
-    def _load_current(
-        settings: IndexSettings, embedder: Embedder, *, build_if_missing: bool
-    ) -> Snapshot:
-        from index.build import build_index
-
+    def _load_current(settings: IndexSettings, embedder: Embedder) -> Snapshot:
         try:
-            folder, manifest = open_version(settings.index_dir)
+            folder, manifest = open_version(settings.index_dir, verify=False)
             if manifest.model_id != embedder.model_id:
                 raise IndexUnavailable(
                     f"index built with {manifest.model_id}, engine runs {embedder.model_id}"
                 )
+            verify_files(folder, manifest, list(manifest.files))
             return _load_snapshot(folder, manifest)
-        except IndexUnavailable as exc:
-            if not build_if_missing:
-                raise
-            log.info("building the index: %s", exc)
-            build_index(settings, embedder, progress=False)
-            folder, manifest = open_version(settings.index_dir)
-            return _load_snapshot(folder, manifest)
+        except IndexDamaged as exc:  # an older version serves meanwhile
+            return _older_intact(settings, embedder, exc)
 
     def reload_if_changed(self) -> bool:
         """Switch to a newer published version; a bad one is refused and the old one serves."""
         version = current_version(self.settings.index_dir)
-        if not version or version == self._snap.manifest.version:
+        if not version or version in (self._snap.manifest.version, self._refused):
             return False
         # Loading (checksums, arrays) takes seconds at 100k passages: it runs outside the lock
         # that searches take, and only the swap happens under it.
         with self._reload_lock:
-            if version == self._snap.manifest.version:
+            if version in (self._snap.manifest.version, self._refused):
                 return False
             try:
                 folder, manifest = open_version(self.settings.index_dir, version)
@@ -292,6 +315,7 @@ class Engine:
                 log.error(
                     "new index version refused, keeping %s: %s", self._snap.manifest.version, exc
                 )
+                self._refused = version  # not checked (nor logged) again: a build makes a new one
                 return False
             with self._lock:
                 self._snap = snap
@@ -299,14 +323,6 @@ class Engine:
             _settle_memory()
             log.info("switched to index version %s", version)
             return True
-
-    def rebuild(self, *, force: bool = False):
-        """Build from content/ (incremental) and switch to the result."""
-        from index.build import build_index
-
-        report = build_index(self.settings, self.embedder, force=force, progress=False)
-        self.reload_if_changed()
-        return report
 
     # ------------------------------------------------------------------ facts
     def articles(self) -> list[ArticleInfo]:
@@ -343,7 +359,7 @@ class Engine:
         """A question's best candidates with their relevance features, before any decision:
         what ``python -m index calibrate`` learns from."""
         snap = self._snap
-        pool, _, _ = self._pool(snap, sanitize(query), 10, _Laps(None), judge=True)
+        pool, _, _ = self._pool(snap, sanitize(clean_text(query)), 10, _Laps(None), judge=True)
         return pool
 
     def _pool(
@@ -491,6 +507,7 @@ class Engine:
         lap = _Laps(timings)
         snap = self._snap
         version = snap.manifest.version
+        query = clean_text(query)  # valid UTF-8 before the tokenizer, and in the answer
         q = sanitize(query)
         if not re.search(r"[^\W_]", q):
             return Answer(
@@ -599,7 +616,7 @@ class Engine:
         return Result(
             quote=quote,
             title=art.title,
-            url=text_fragment_url(art.url, answer_text or quote),
+            url=text_fragment_url(art.url, p.text[hs:he]),  # the answer, as the page shows it
             article_url=art.url,
             date=art.date,
             score=score,

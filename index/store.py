@@ -4,15 +4,20 @@ by atomically replacing the ``CURRENT`` pointer. Readers never see a half-writte
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import hashlib
 import json
+import logging
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from index.article import atomic_write_text
+
+log = logging.getLogger(__name__)
 
 FORMAT = 3  # 2: sentence vectors; 3: row segments shared between versions (index/segments.py)
 POINTER = "CURRENT"
@@ -21,6 +26,11 @@ KEEP_VERSIONS = 3
 
 class IndexUnavailable(RuntimeError):
     """A missing, corrupt or mismatched index; the message says which and what to do."""
+
+
+class IndexDamaged(IndexUnavailable):
+    """A published version whose files are missing, unreadable or fail their checksums:
+    the engine serves an older intact version, the next build replaces it."""
 
 
 @dataclass
@@ -47,7 +57,7 @@ class Manifest:
             data = json.loads(path.read_text(encoding="utf-8"))
             manifest = Manifest(**data)
         except (OSError, ValueError, TypeError) as exc:
-            raise IndexUnavailable(f"corrupt manifest {path}: {exc.__class__.__name__}") from exc
+            raise IndexDamaged(f"corrupt manifest {path}: {exc.__class__.__name__}") from exc
         if manifest.format != FORMAT:
             raise IndexUnavailable(f"index format {manifest.format} at {path}; expected {FORMAT}")
         return manifest
@@ -73,21 +83,90 @@ def verify_files(folder: Path, manifest: Manifest, names: list[str]) -> None:
     """Check some of a version's files against its manifest (what a build reuses)."""
     missing = [n for n in names if n not in manifest.files or not (folder / n).is_file()]
     if missing:
-        raise IndexUnavailable(f"index version {manifest.version} lacks {missing[0]}: rebuild it")
+        raise IndexDamaged(f"index version {manifest.version} lacks {missing[0]}: rebuild it")
     for name, digest in _checksums(folder, names).items():
         if digest != manifest.files[name]:
-            raise IndexUnavailable(
+            raise IndexDamaged(
                 f"index version {manifest.version}: {name} is corrupt (checksum): rebuild it"
             )
 
 
+# Work folders of running builds, each locked (flock) by its build: a folder nobody locks
+# is a build's that died (kill -9, power loss) and is removed by the next build.
+_HELD: dict[Path, int] = {}
+
+
 def new_version_dir(index_dir: Path) -> tuple[str, Path]:
-    """A fresh, hidden working folder beside the published versions."""
+    """A fresh, hidden working folder beside the published versions, locked while its build
+    runs. It is locked before it gets its ``.build-`` name, so no sweep can take it for a
+    dead build's."""
     versions = index_dir / "versions"
     versions.mkdir(parents=True, exist_ok=True)
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
-    work = Path(tempfile.mkdtemp(prefix=f".build-{stamp}-", dir=versions))
+    fresh = Path(tempfile.mkdtemp(prefix=f".init-{stamp}-", dir=versions))
+    fd = os.open(fresh, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:  # a filesystem without locks: only the age rule sweeps it
+        os.close(fd)
+        fd = -1
+    work = fresh.with_name(".build-" + fresh.name.removeprefix(".init-"))
+    os.replace(fresh, work)
+    if fd >= 0:
+        _HELD[work] = fd
     return stamp, work
+
+
+def discard_work(work: Path) -> None:
+    """An abandoned build's folder: removed, its lock released."""
+    shutil.rmtree(work, ignore_errors=True)
+    _release(work)
+
+
+def _release(work: Path) -> None:
+    fd = _HELD.pop(work, None)
+    if fd is not None:
+        os.close(fd)
+
+
+def _abandoned(folder: Path) -> bool:
+    """No running build holds this work folder's lock (where locks work; else an hour old)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False  # a build is writing it
+    except OSError:
+        return _older_than(folder, 3600)
+    finally:
+        os.close(fd)
+    return True
+
+
+def _older_than(path: Path, seconds: float) -> bool:
+    try:
+        return dt.datetime.now().timestamp() - path.stat().st_mtime > seconds
+    except OSError:
+        return False
+
+
+def sweep_dead_builds(index_dir: Path) -> list[str]:
+    """Remove the work folders of builds that died; returns their names."""
+    versions = index_dir / "versions"
+    swept = []
+    for stale in sorted(versions.glob(".build-*")) if versions.is_dir() else []:
+        if stale.is_dir() and _abandoned(stale):
+            shutil.rmtree(stale, ignore_errors=True)
+            swept.append(stale.name)
+    for stale in versions.glob(".init-*") if versions.is_dir() else []:
+        if _older_than(stale, 3600):  # killed within microseconds of its creation
+            shutil.rmtree(stale, ignore_errors=True)
+    if swept:
+        log.warning("removed the work folders of interrupted builds: %s", ", ".join(swept))
+    return swept
 
 
 def publish(
@@ -106,24 +185,26 @@ def publish(
     (work / "manifest.json").write_text(manifest.to_json(), encoding="utf-8")
     final = index_dir / "versions" / manifest.version
     os.replace(work, final)
+    _release(work)
     atomic_write_text(index_dir / POINTER, manifest.version + "\n")
     _prune(index_dir, keep=manifest.version)
     return final
 
 
+def published_versions(index_dir: Path) -> list[str]:
+    """Published version names, oldest first (names are build timestamps)."""
+    versions = index_dir / "versions"
+    if not versions.is_dir():
+        return []
+    return sorted(p.name for p in versions.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
 def _prune(index_dir: Path, keep: str) -> None:
     versions = index_dir / "versions"
-    published = sorted(p for p in versions.iterdir() if p.is_dir() and not p.name.startswith("."))
-    for old in published[:-KEEP_VERSIONS]:
-        if old.name != keep:
-            shutil.rmtree(old, ignore_errors=True)
-    for stale in versions.glob(".build-*"):  # crashed builds
-        try:
-            age = dt.datetime.now().timestamp() - stale.stat().st_mtime
-        except OSError:
-            continue
-        if age > 3600:
-            shutil.rmtree(stale, ignore_errors=True)
+    for old in published_versions(index_dir)[:-KEEP_VERSIONS]:
+        if old != keep:
+            shutil.rmtree(versions / old, ignore_errors=True)
+    sweep_dead_builds(index_dir)
 
 
 def current_version(index_dir: Path) -> str | None:
@@ -143,8 +224,25 @@ def open_version(
         raise IndexUnavailable(f"no index in {index_dir}: run `python -m index build`")
     folder = index_dir / "versions" / version
     if not folder.is_dir():
-        raise IndexUnavailable(f"index version {version} is missing from {index_dir}")
+        raise IndexDamaged(f"index version {version} is missing from {index_dir}")
     manifest = Manifest.from_file(folder / "manifest.json")
     if verify:
         verify_files(folder, manifest, list(manifest.files))
     return folder, manifest
+
+
+def intact_older_versions(index_dir: Path, model_id: str) -> Iterator[tuple[Path, Manifest]]:
+    """Published versions older than the current one that pass their checksums and were
+    built with ``model_id``, newest first: what serves while the current one is damaged
+    (versions share hard-linked segments, so an older one may be damaged too)."""
+    current = current_version(index_dir)
+    for name in reversed(published_versions(index_dir)):
+        if current is not None and name >= current:
+            continue
+        try:
+            folder, manifest = open_version(index_dir, name)
+        except IndexUnavailable as exc:
+            log.warning("older index version not usable either: %s", exc)
+            continue
+        if manifest.model_id == model_id:
+            yield folder, manifest

@@ -37,8 +37,8 @@ def bot_engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
         return request.getfixturevalue("engine")
     except pytest.FixtureLookupError:
         pass
+    from index import open_engine
     from index.config import IndexSettings
-    from index.search import Engine
 
     tmp = tmp_path_factory.mktemp("bot-index")
     content = tmp / "content"
@@ -51,7 +51,7 @@ def bot_engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
         cache_dir=index_dir.parent / "cache" if keep else tmp / "cache",
         embedding_model="minilm",
     )
-    return Engine.open(settings)
+    return open_engine(settings)
 
 
 @dataclass
@@ -150,8 +150,8 @@ NEW_ARTICLE_QUESTION = "Où la mairie de Montpellier installe-t-elle des capteur
 def own_engine(tmp_path: Path, index_settings: Any, embedder: Any) -> Any:
     """A real engine over a copy of the test corpus, that a test may rebuild and change
     (the session engine is shared); vectors come from the session's embedding cache."""
+    from index import open_engine
     from index.config import IndexSettings
-    from index.search import Engine
 
     content = tmp_path / "content"
     shutil.copytree(index_settings.content_dir, content, ignore=shutil.ignore_patterns(".*"))
@@ -159,7 +159,7 @@ def own_engine(tmp_path: Path, index_settings: Any, embedder: Any) -> Any:
         content_dir=content, index_dir=tmp_path / "index", cache_dir=index_settings.cache_dir,
         embedding_model="minilm", embedding_backend=index_settings.embedding_backend,
     )  # fmt: skip
-    return Engine.open(settings, embedder)
+    return open_engine(settings, embedder)
 
 
 def add_article(content_dir: Path) -> str:

@@ -16,6 +16,20 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # tests/ helpers (fakebotapi, ...)
 
+try:  # property-based tests: bounded, so that `make test` stays within minutes
+    from hypothesis import HealthCheck
+    from hypothesis import settings as hypothesis_settings
+
+    hypothesis_settings.register_profile(
+        "default",
+        max_examples=60,
+        deadline=2000,  # ms per example: a search embeds its query
+        suppress_health_check=[HealthCheck.too_slow],
+    )
+    hypothesis_settings.load_profile("default")
+except ImportError:  # without the dev extra: the property tests skip themselves
+    pass
+
 
 @pytest.fixture(scope="session")
 def index_settings(tmp_path_factory: pytest.TempPathFactory):
@@ -43,6 +57,6 @@ def embedder(index_settings):
 @pytest.fixture(scope="session")
 def engine(index_settings, embedder):
     """A real engine over the seed corpus: model loaded once, index built once."""
-    from index.search import Engine
+    from index import open_engine
 
-    return Engine.open(index_settings, embedder)
+    return open_engine(index_settings, embedder)

@@ -248,8 +248,11 @@ def test_cli_refuses_a_bad_date_and_an_unknown_source(
 
     settings = make_settings(tmp_path, site)
     base = ["--content-dir", str(settings.content_dir), "--index-dir", str(settings.index_dir)]
-    assert main([*base, "fetch", "--backfill", "--since", "2024-13-01"]) == 2
-    assert "is not a date (YYYY-MM-DD)" in capsys.readouterr().err
+    for command in ("fetch", "update"):
+        with pytest.raises(SystemExit) as exited:
+            main([*base, command, "--backfill", "--since", "2024-13-01"])
+        assert exited.value.code == 2
+        assert "'2024-13-01' is not a date (YYYY-MM-DD)" in capsys.readouterr().err
     assert main([*base, "fetch", "--backfill", "--source", "nope"]) == 2
     assert "no source named 'nope'" in capsys.readouterr().err
     assert not site.log  # nothing requested

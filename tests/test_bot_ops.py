@@ -70,34 +70,6 @@ async def test_webhook_mode_checks_the_secret(fake_api: FakeBotApi, bot_engine: 
         await app.post_shutdown(app)  # type: ignore[misc]
 
 
-class FakeReport:
-    def summary(self) -> str:
-        return "3 articles, 0 changed <ok> & done"
-
-
-class RebuildingEngine:
-    """The real engine, except that rebuild() is instant and counted."""
-
-    def __init__(self, engine: Any, fail: bool = False) -> None:
-        self.engine = engine
-        self.fail = fail
-        self.rebuilds = 0
-        self.reloads = 0
-
-    def rebuild(self) -> FakeReport:
-        self.rebuilds += 1
-        if self.fail:
-            raise OSError("disk full")
-        return FakeReport()
-
-    def reload_if_changed(self) -> bool:
-        self.reloads += 1
-        return True
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.engine, name)
-
-
 async def test_reindex_for_admins(
     harness: Harness, bot_engine: Any, index_settings: Any, embedder: Any, tmp_path: Path
 ) -> None:
@@ -135,19 +107,29 @@ async def test_reindex_for_admins(
         svc.engine = bot_engine
 
 
-async def test_jobs_reload_and_update_without_blocking(bot_engine: Any, tmp_path) -> None:
+async def test_jobs_reload_and_update_without_blocking(
+    index_settings: Any, embedder: Any, tmp_path: Path
+) -> None:
+    """The scheduled jobs on a real engine copy: an update builds the new article and the
+    engine switches; a job finding another rebuild running skips; a failing build is logged."""
+    engine = own_engine(tmp_path, index_settings, embedder)
     settings = BotSettings(telegram_bot_token=TOKEN, store_path=tmp_path / "s.sqlite3")
-    app = build_application(settings, RebuildingEngine(bot_engine))
+    app = build_application(settings, engine)  # an engine handed in: updates only build
     context = SimpleNamespace(bot_data=app.bot_data)
-    engine = app.bot_data[KEY].engine
+    assert await asyncio.to_thread(engine.reload_if_changed) is False  # nothing new
     await reload_job(context)  # type: ignore[arg-type]
-    await update_job(context)  # type: ignore[arg-type]
-    assert (engine.reloads, engine.rebuilds) == (1, 1)
+    before = engine.info()
+    add_article(engine.settings.content_dir)
     async with app.bot_data[KEY].rebuild_lock:  # a rebuild in progress: the job skips
         await asyncio.wait_for(update_job(context), 1)  # type: ignore[arg-type]
-    assert engine.rebuilds == 1
-    engine.fail = True
-    await update_job(context)  # type: ignore[arg-type]  # logged, not raised
+    assert engine.info().version == before.version
+    await update_job(context)  # type: ignore[arg-type]
+    assert engine.info().articles == before.articles + 1
+    index_dir = Path(engine.settings.index_dir)
+    index_dir.rename(index_dir.with_name("index.moved"))
+    index_dir.write_text("not a folder")  # the build cannot write: logged and counted
+    await update_job(context)  # type: ignore[arg-type]
+    assert app.bot_data[KEY].store.counters()["errors"] == 1
     app.bot_data[KEY].store.close()
 
 

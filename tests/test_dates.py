@@ -12,7 +12,7 @@ import pytest
 from bot.terminal import TerminalChat
 from index.build import build_index
 from index.config import IndexSettings
-from index.dates import DateWish, date_wish, fold_repeats, latest, prefer_dates
+from index.dates import DateWish, date_wish, fold_repeats, latest_articles, prefer_dates
 from index.search import Engine
 
 REPO = Path(__file__).resolve().parents[1]
@@ -134,7 +134,7 @@ def test_fold_repeats_keeps_the_best_and_lists_the_others() -> None:
 
 
 def test_latest_lists_newest_first(dated_engine: Engine) -> None:
-    newest = latest(dated_engine.articles(), 3)
+    newest = latest_articles(dated_engine.articles(), 3)
     assert newest[0].date.year == 2024
     assert [a.date for a in newest] == sorted((a.date for a in newest), reverse=True)
 

@@ -439,9 +439,9 @@ def test_retrieval_quality_with_the_converted_model(converted: Path, tmp_path: P
     """The default model's figures on the dev set (README), through the whole engine."""
     import shutil
 
+    from index import open_engine
     from index.config import IndexSettings
     from index.evaluate import evaluate, load_jsonl
-    from index.search import Engine
 
     repo = Path(__file__).resolve().parents[1]
     dev = repo.parent / "shared" / "eval"
@@ -456,7 +456,7 @@ def test_retrieval_quality_with_the_converted_model(converted: Path, tmp_path: P
         embedding_backend="torch",
     )
     report = evaluate(
-        Engine.open(settings), load_jsonl(dev / "dev.jsonl"), load_jsonl(dev / "dev_ood.jsonl")
+        open_engine(settings), load_jsonl(dev / "dev.jsonl"), load_jsonl(dev / "dev_ood.jsonl")
     )
     # e5 with PyTorch (README): Hit@1 0.833, Hit@5 0.917, MRR@10 0.876, 4/4, 0/24.
     assert report.hit1 >= 0.79
@@ -464,3 +464,66 @@ def test_retrieval_quality_with_the_converted_model(converted: Path, tmp_path: P
     assert report.mrr10 >= 0.84
     assert report.ood_refused == report.ood
     assert report.refused_answerable == 0
+
+
+def test_default_serving_path_e5_onnx_int8(
+    converted: Path, st_model, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What a deployment serves by default, never skipped: EMBEDDING_MODEL=auto and
+    EMBEDDING_BACKEND=auto resolve to the converted e5, exported here to ONNX int8 (~35 s),
+    embedded by the torch-free encoder; its vectors are the PyTorch model's (cosine >= 0.99
+    with the query and passage prompts) and the engine meets the README's dev figures."""
+    import shutil
+
+    from index import open_engine
+    from index.config import IndexSettings
+    from index.embed import E5_DIR, Embedder
+    from index.evaluate import evaluate, load_jsonl
+    from index.onnx_export import export_onnx
+
+    repo = Path(__file__).resolve().parents[1]
+    root = tmp_path / "deployment"  # laid out like a checkout: data/models/multilingual-e5-small
+    (root / E5_DIR).parent.mkdir(parents=True)
+    shutil.copytree(converted, root / E5_DIR, ignore=shutil.ignore_patterns("onnx"))
+    shutil.copytree(repo / "content", root / "content")
+    monkeypatch.chdir(root)
+    monkeypatch.setitem(IndexSettings.model_config, "env_file", None)
+    for name in ("EMBEDDING_MODEL", "EMBEDDING_BACKEND", "CONTENT_DIR", "INDEX_DIR", "CACHE_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    settings = IndexSettings(content_dir=root / "content", index_dir=root / "index",
+                             cache_dir=root / "cache", embedding_model="auto",
+                             embedding_backend="auto")  # fmt: skip
+    export_onnx(settings)
+    embedder = Embedder(settings)
+    assert embedder.spec.name == "e5" and embedder.backend == "onnx"
+    assert embedder.onnx is not None  # the torch-free encoder, as the bot serves
+    assert embedder.model_id.startswith("multilingual-e5-small@")
+    assert embedder.model_id.endswith("+onnx-int8")
+    for prompt in (embedder.query_prompt, embedder.passage_prompt):
+        assert prompt  # e5's "query: " / "passage: "
+        ours = embedder._encode(SENTENCES_FOR_ONNX, prompt)
+        theirs = st_model.encode(
+            [prompt + s for s in SENTENCES_FOR_ONNX], normalize_embeddings=True
+        )
+        cos = np.sum(ours * theirs, axis=1)
+        assert cos.min() >= 0.99, cos
+    dev = repo.parent / "shared" / "eval"
+    engine = open_engine(settings, embedder)
+    assert engine.info().model_id == embedder.model_id
+    if not (dev / "dev.jsonl").exists():  # the figures need the dev set; the path ran anyway
+        assert engine.search("vidéosurveillance algorithmique").answered
+        return
+    report = evaluate(engine, load_jsonl(dev / "dev.jsonl"), load_jsonl(dev / "dev_ood.jsonl"))
+    # README, e5 ONNX int8: Hit@1 0.833, Hit@5 0.958, MRR@10 0.879, 4/4 refused, 0/24.
+    assert report.hit1 >= 0.79 and report.hit5 >= 0.91 and report.mrr10 >= 0.84
+    assert report.ood_refused == report.ood and report.refused_answerable == 0
+
+
+SENTENCES_FOR_ONNX = [
+    "La vidéosurveillance algorithmique a été autorisée à titre expérimental pour les JO.",
+    "La CAF attribue un score de risque à chaque allocataire.",
+    "Des capteurs sonores ont été installés dans les rues de Saint-Étienne.",
+    "Quelle est la position de l'association sur la surveillance biométrique ?",
+    "Who sells face recognition software to French cities?",
+    "",
+]

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from index import open_engine
 from index.build import build_index
 from index.config import IndexSettings
 from index.corpus import save_article
@@ -96,7 +97,7 @@ def test_incremental_build_embeds_only_new_passages(tmp_path, embedder, index_se
     assert third.changed and third.version != first.version
     assert third.embedded == third.added_passages == 1
     assert third.passages == first.passages + 1
-    engine = Engine.open(settings, embedder)
+    engine = open_engine(settings, embedder)
     answer = engine.search("Où sont installés les capteurs sonores à Montpellier ?")
     assert answer.answered and answer.results[0].title == "Capteurs sonores à Montpellier"
 
@@ -105,27 +106,31 @@ def test_interrupted_build_leaves_previous_index_serving(tmp_path, embedder, ind
     settings = IndexSettings(content_dir=index_settings.content_dir, index_dir=tmp_path / "ix",
                              cache_dir=tmp_path / "cache", embedding_model="minilm")
     report = build_index(settings, embedder, progress=False)
-    engine = Engine.open(settings, embedder)
+    engine = open_engine(settings, embedder)
+
+    work_folders = []
 
     class Interrupting(Embedder):
-        def embed_passages(self, texts, progress=False):
+        def describe(self):  # asked for the manifest, once the version's files are written
+            work_folders.extend((settings.index_dir / "versions").glob(".build-*/segments"))
             raise KeyboardInterrupt
 
     broken = Interrupting.__new__(Interrupting)
     broken.__dict__.update(embedder.__dict__)
     with pytest.raises(KeyboardInterrupt):
         build_index(settings, broken, force=True, progress=False)
+    assert work_folders  # interrupted with a half-written version on disk
     assert current_version(settings.index_dir) == report.version
     assert not list((settings.index_dir / "versions").glob(".build-*"))
     assert engine.search("vidéosurveillance algorithmique").answered
-    assert Engine.open(settings, embedder).info().version == report.version
+    assert open_engine(settings, embedder).info().version == report.version
 
 
 def test_corrupt_index_is_refused_and_previous_keeps_serving(tmp_path, embedder, index_settings):
     settings = IndexSettings(content_dir=index_settings.content_dir, index_dir=tmp_path / "ix",
                              cache_dir=tmp_path / "cache", embedding_model="minilm")
     first = build_index(settings, embedder, progress=False)
-    engine = Engine.open(settings, embedder)
+    engine = open_engine(settings, embedder)
     second = build_index(settings, embedder, force=True, progress=False)
     folder, _ = open_version(settings.index_dir, second.version)
     (folder / "manifest.json").write_text("{not json", encoding="utf-8")
@@ -133,7 +138,9 @@ def test_corrupt_index_is_refused_and_previous_keeps_serving(tmp_path, embedder,
     assert engine.info().version == first.version
     assert engine.search("Sensivic Orléans").answered
     with pytest.raises(IndexUnavailable, match="corrupt manifest"):
-        Engine.open(settings, embedder, build_if_missing=False)
+        open_version(settings.index_dir)
+    # A new start serves the newest intact version (tests/test_faults_index.py: every file).
+    assert Engine.open(settings, embedder).info().version == first.version
     # A tampered data file is caught by its checksum.
     third = build_index(settings, embedder, force=True, progress=False)
     folder, _ = open_version(settings.index_dir, third.version)

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 import index.search
+from index import open_engine
 from index.build import build_index
 from index.config import IndexSettings
-from index.search import Engine
 
 SLOW_LOAD = 2.0
 
@@ -22,7 +22,7 @@ def test_a_search_during_a_slow_reload_does_not_wait_for_it(
     settings = IndexSettings(content_dir=index_settings.content_dir, index_dir=tmp_path / "ix",
                              cache_dir=tmp_path / "cache", embedding_model="minilm")  # fmt: skip
     first = build_index(settings, embedder, progress=False)
-    engine = Engine.open(settings, embedder)
+    engine = open_engine(settings, embedder)
     assert engine.search("vidéosurveillance algorithmique").answered  # warm
     second = build_index(settings, embedder, force=True, progress=False)
     assert second.version != first.version

@@ -8,7 +8,6 @@ import io
 import json
 import logging
 import socket
-from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -24,8 +23,9 @@ from bot.health import start_health_server, stop_health_server
 from bot.logs import make_formatter, redact, setup_logging
 from bot.services import KEY
 from bot.settings import BotSettings
-from bot.updating import fetch_and_rebuild
+from index import FetchReport, update
 from index.corpus import REFRESHED_FILE, mark_refreshed
+from index.fetch import SourceReport
 
 
 def free_port() -> int:
@@ -114,88 +114,84 @@ def test_health_port_defaults() -> None:
 # ------------------------------------------------------------------------ update
 
 
-@dataclass
-class FakeFetchReport:
-    ok: bool = True
-    added: int = 2
-    updated: int = 1
-    unchanged: int = 5
-    skipped: list = field(default_factory=lambda: [("https://x", "too big")])
-    sources: list = field(default_factory=lambda: [SimpleNamespace(feed_status="fetched")])
+def fetch_report(ok: bool = True) -> FetchReport:
+    """What a fetch of one feed returns (the network is the outside world: faked here)."""
+    source = SourceReport(name="Test", feed="https://example.org/feed", feed_status="fetched")
+    if ok:
+        source.added, source.updated, source.unchanged = 2, 1, 5
+        source.skipped = [("https://x", "too big")]
+    else:
+        source.feed_status = "failed"
+    return FetchReport(sources=[source])
 
 
-class FakeEngine:
-    def __init__(self, content_dir: Path, fail: bool = False) -> None:
-        self.settings = SimpleNamespace(content_dir=content_dir)
-        self.rebuilds = 0
-        self.fail = fail
-        self.calls: list[str] = []
-
-    def rebuild(self) -> Any:
-        self.calls.append("rebuild")
-        self.rebuilds += 1
-        if self.fail:
-            raise OSError("disk full")
-        return SimpleNamespace(summary=lambda: "6 articles, 2 new")
-
-
-def test_fetch_then_rebuild_marks_the_refresh(tmp_path: Path) -> None:
-    engine = FakeEngine(tmp_path / "content")
+def test_fetch_then_rebuild_marks_the_refresh(
+    tmp_path: Path, index_settings: Any, embedder: Any
+) -> None:
+    """index.update on a real engine copy: fetch, note the refresh, build, switch."""
+    engine = own_engine(tmp_path, index_settings, embedder)
+    content = Path(engine.settings.content_dir)
     seen = []
 
-    def fetcher(settings: Any) -> FakeFetchReport:
+    def fetcher(settings: Any) -> FetchReport:
         seen.append(settings)
-        engine.calls.append("fetch")
-        return FakeFetchReport()
+        add_article(settings.content_dir)  # what the feed brought
+        return fetch_report()
 
     before = dt.datetime.now(dt.UTC).replace(microsecond=0)
-    result = fetch_and_rebuild(engine, fetcher)
-    assert engine.calls == ["fetch", "rebuild"] and seen == [engine.settings]
-    assert result.summary() == (
-        "fetch: 2 added, 1 updated, 5 unchanged, 1 skipped, 0/1 feeds failed\n6 articles, 2 new"
+    articles = engine.info().articles
+    result = update(engine.settings, engine=engine, fetcher=fetcher)
+    assert seen == [engine.settings] and engine.info().articles == articles + 1
+    assert result.summary().startswith(
+        "fetch: 2 added, 1 updated, 5 unchanged, 1 skipped, 0/1 feeds failed\nindex "
     )
-    stamp = dt.datetime.fromisoformat((tmp_path / "content" / REFRESHED_FILE).read_text().strip())
+    assert engine.search(NEW_ARTICLE_QUESTION).answered
+    stamp = dt.datetime.fromisoformat((content / REFRESHED_FILE).read_text().strip())
     assert stamp >= before
-    # nothing fetched (every feed failed): no new refresh date, the rebuild still runs
-    (tmp_path / "content" / REFRESHED_FILE).unlink()
-    result = fetch_and_rebuild(engine, lambda s: FakeFetchReport(ok=False, added=0))
-    assert not result.fetched and not (tmp_path / "content" / REFRESHED_FILE).exists()
+    # nothing fetched (every feed failed): no new refresh date, the build still runs
+    (content / REFRESHED_FILE).unlink()
+    result = update(engine.settings, engine=engine, fetcher=lambda s: fetch_report(ok=False))
+    assert not result.fetched and not (content / REFRESHED_FILE).exists()
 
     def broken(settings: Any) -> Any:
         raise RuntimeError("sources.toml: bad")
 
-    result = fetch_and_rebuild(engine, broken)
-    assert result.fetch_summary == "fetch: failed (RuntimeError)" and engine.rebuilds == 3
-    assert fetch_and_rebuild(engine, None).fetch_summary == "fetch: not configured"
+    result = update(engine.settings, engine=engine, fetcher=broken)
+    assert result.fetch_summary() == "fetch: failed (RuntimeError)"
+    assert update(engine.settings, engine=engine, fetcher=None).fetch_summary() == (
+        "fetch: not configured"
+    )
 
 
-async def test_update_job_fetches_then_rebuilds(tmp_path: Path, caplog: Any) -> None:
+async def test_update_job_fetches_then_rebuilds(
+    tmp_path: Path, index_settings: Any, embedder: Any, caplog: Any
+) -> None:
     caplog.set_level(logging.INFO)
-    engine = FakeEngine(tmp_path / "content")
+    engine = own_engine(tmp_path, index_settings, embedder)
     fetched = []
     settings = BotSettings(telegram_bot_token=TOKEN, store_path=tmp_path / "s.sqlite3")
-    app = build_application(
-        settings, engine, fetcher=lambda s: fetched.append(s) or FakeFetchReport()
-    )
+
+    def fetcher(s: Any) -> FetchReport:
+        fetched.append(s)
+        return fetch_report()
+
+    app = build_application(settings, engine, fetcher=fetcher)
     context = SimpleNamespace(bot_data=app.bot_data)
     await update_job(context)  # type: ignore[arg-type]
-    assert len(fetched) == 1 and engine.rebuilds == 1
-    assert (tmp_path / "content" / REFRESHED_FILE).exists()
+    assert len(fetched) == 1
+    assert (Path(engine.settings.content_dir) / REFRESHED_FILE).exists()
     assert "scheduled update done: fetch: 2 added" in caplog.text
-    engine.fail = True
-    await update_job(context)  # type: ignore[arg-type]  # logged and counted, not raised
-    assert app.bot_data[KEY].store.counters()["errors"] == 1
     app.bot_data[KEY].store.close()
 
 
 def test_fetcher_defaults(bot_engine: Any, tmp_path: Path) -> None:
-    from bot.updating import default_fetcher
+    from index import fetch_all
 
     settings = BotSettings(telegram_bot_token=TOKEN, store_path=tmp_path / "s.sqlite3")
     given = build_application(settings, bot_engine)
     assert given.bot_data[KEY].fetcher is None  # an engine handed in: rebuild only
     own = build_application(settings, engine_factory=lambda: bot_engine)
-    assert own.bot_data[KEY].fetcher is default_fetcher
+    assert own.bot_data[KEY].fetcher is fetch_all
     for app in (given, own):
         app.bot_data[KEY].store.close()
 
@@ -212,10 +208,12 @@ async def test_update_command_and_apropos_date(
     marker = Path(engine.settings.content_dir) / REFRESHED_FILE
     fetched: list[Any] = []
 
-    def fetcher(settings: Any) -> FakeFetchReport:
+    def fetcher(settings: Any) -> FetchReport:
         fetched.append(settings)
         add_article(settings.content_dir)
-        return FakeFetchReport(added=1, updated=0, unchanged=5, skipped=[])
+        report = fetch_report()
+        report.sources[0].added, report.sources[0].updated, report.sources[0].skipped = 1, 0, []
+        return report
 
     svc.fetcher = fetcher
     before = engine.info()

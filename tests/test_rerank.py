@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from index import open_engine
 from index.embed import minilm_path
 from index.rerank import CrossEncoderReranker
-from index.search import Engine
 
 QUESTION = "Quelles villes utilisent la vidéosurveillance algorithmique ?"
 
@@ -26,7 +26,7 @@ class ShortestFirst:
 def test_results_follow_the_reranker(index_settings, embedder, engine):
     settings = index_settings.model_copy(update={"reranker_weight": 1.0})
     reranker = ShortestFirst()
-    reranked = Engine.open(settings, embedder, reranker=reranker)
+    reranked = open_engine(settings, embedder, reranker=reranker)
     plain = engine.search(QUESTION, k=5)
     answer = reranked.search(QUESTION, k=5)
     assert reranker.calls == 1 and answer.answered
@@ -37,7 +37,7 @@ def test_results_follow_the_reranker(index_settings, embedder, engine):
 
 def test_reranker_does_not_answer_what_the_corpus_cannot(index_settings, embedder):
     reranker = ShortestFirst()
-    reranked = Engine.open(index_settings, embedder, reranker=reranker)
+    reranked = open_engine(index_settings, embedder, reranker=reranker)
     assert not reranked.search("Quelle est la recette de la tarte aux pommes ?").answered
     assert reranker.calls == 0
 
@@ -48,7 +48,7 @@ def test_cross_encoder_from_a_local_folder(index_settings, embedder):
     settings = index_settings.model_copy(
         update={"reranker_model": str(minilm_path()), "reranker_weight": 1.0}
     )
-    reranked = Engine.open(settings, embedder)
+    reranked = open_engine(settings, embedder)
     assert isinstance(reranked.reranker, CrossEncoderReranker)
     answer = reranked.search(QUESTION, k=5)
     assert answer.answered

@@ -16,8 +16,8 @@ from bot_fixtures import start_bot, stop_bot
 from fakebotapi import FakeBotApi, parse_html
 from test_fetch import VSA, Site, site, standard_site, write_sources  # noqa: F401 (fixture)
 
+from index import open_engine
 from index.config import IndexSettings
-from index.search import Engine
 
 REPO = Path(__file__).resolve().parents[1]
 NEW_POST_QUESTION = "Qu'ont fait les agents de la gare du Nord face aux alertes de la VSA ?"
@@ -54,7 +54,7 @@ async def test_update_then_the_bot_quotes_the_new_post(
         fetch_allow_private_addresses=True,  # the fixture site is on 127.0.0.1
     )  # fmt: skip
     write_sources(settings, site, ("La Quadrature du Net", "/lqdn/feed/"))
-    engine = Engine.open(settings, embedder)
+    engine = open_engine(settings, embedder)
     before = engine.info()
     assert not engine.search(NEW_POST_QUESTION).answered or all(
         "gare du Nord" not in r.quote for r in engine.search(NEW_POST_QUESTION).results

@@ -386,10 +386,14 @@ async def test_a_store_fault_is_an_error_page_and_the_server_stays_up(
     aid = svc.store.save_answer([Quote("Un passage.", "Titre", "https://t.example/a", None)])
     async with serving(svc) as url, aiohttp.ClientSession() as http:
         svc.store.close()  # the disk went away: every store call now raises
-        for path in (f"/a/{aid}", f"/?q={QUESTION}"):
-            status, html, headers = await get(http, url + path)
-            assert status == 500 and "Désolé, une erreur" in html, html
-            assert headers["Content-Security-Policy"] == CSP
+        status, html, headers = await get(http, f"{url}/a/{aid}")
+        assert status == 500 and "Désolé, une erreur" in html, html
+        assert headers["Content-Security-Policy"] == CSP
+        # A search still answers: its quotes are shown, without a share link to a page that
+        # could not be saved.
+        status, html, headers = await get(http, f"{url}/?q={QUESTION}")
+        assert status == 200 and "<blockquote" in html and "/a/" not in html, html
+        assert headers["Content-Security-Policy"] == CSP
         status, _, _ = await get(http, f"{url}/")  # the rest still works
         assert status == 200
     assert "ProgrammingError" in caplog.text and "vidéosurveillance" not in caplog.text

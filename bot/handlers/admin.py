@@ -11,17 +11,16 @@ import asyncio
 import datetime as dt
 import logging
 from collections.abc import Callable
-from typing import Any
 
 from telegram import Update
 from telegram.ext import Application, CommandHandler, ContextTypes, filters
 
+import index
 from bot.handlers.common import reply
 from bot.render import esc, shorten
-from bot.services import services
+from bot.services import Services, services
 from bot.store import COUNTERS
 from bot.texts import lang_for, text
-from bot.updating import fetch_and_rebuild
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +29,7 @@ async def _run_job(
     update: Update,
     context: ContextTypes.DEFAULT_TYPE,
     name: str,
-    job: Callable[[Any], Any],
+    job: Callable[[Services], index.BuildReport | index.UpdateReport],
     started: str,
     done: str,
 ) -> None:
@@ -54,7 +53,7 @@ async def _run_job(
                 message, context, text(lang, "reindex_failed", error=esc(type(exc).__name__))
             )
             return
-        summary = result.summary() if hasattr(result, "summary") else str(result)
+        summary = result.summary()
         log.info("%s done: %s", name, summary.replace("\n", " | "))
         await reply(message, context, text(lang, done, summary=esc(shorten(summary, 3500))))
 
@@ -62,7 +61,7 @@ async def _run_job(
 async def on_reindex(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Rebuild from content/."""
     await _run_job(
-        update, context, "rebuild", lambda svc: svc.require_engine().rebuild(),
+        update, context, "rebuild", lambda svc: index.rebuild(svc.require_engine()),
         "reindex_started", "reindex_done",
     )  # fmt: skip
 
@@ -71,7 +70,7 @@ async def on_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Fetch new articles from the feeds, then rebuild."""
     await _run_job(
         update, context, "update",
-        lambda svc: fetch_and_rebuild(svc.require_engine(), svc.fetcher),
+        lambda svc: svc.update_index(),
         "update_started", "update_done",
     )  # fmt: skip
 

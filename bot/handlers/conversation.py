@@ -17,8 +17,9 @@ from telegram.error import TelegramError
 from telegram.ext import Application, CommandHandler, ContextTypes, MessageHandler, filters
 
 from bot.delivery import quietly
+from bot.flow import ask
 from bot.handlers.common import reply, reply_answer
-from bot.render import Quote, clean_text, render_nothing
+from bot.render import clean_text, render_nothing
 from bot.services import services
 from bot.texts import example, lang_for, text
 
@@ -74,46 +75,28 @@ def strip_mention(value: str, username: str) -> str:
 async def answer_question(
     update: Update, context: ContextTypes.DEFAULT_TYPE, question: str
 ) -> None:
-    """Rate-limit, search off the loop, store the quotes, reply with the first page."""
+    """The shared question flow (bot/flow.py), then the first page of the answer."""
     message = update.effective_message
     if message is None:
         return
     svc = services(context)
     lang = lang_for(update, question)
     user = update.effective_user
-    allowed, first_refusal = svc.limiter.check(user.id if user else None)
-    if not allowed:
-        await svc.count("rate_limited")
-        log.info("question refused by the rate limit")
-        if first_refusal:
-            await reply(message, context, text(lang, "rate_limited"))
-        return
-
-    question = clean_text(question)
-    if not question:
-        await reply(message, context, render_nothing("empty", lang, example(lang)))
-        return
-
-    engine = svc.require_engine()
     typing = asyncio.create_task(typing_after(message.chat, TYPING_DELAY_SECONDS))
     try:
-        answer = await asyncio.to_thread(engine.search, question, svc.settings.results_per_question)
+        asked = await ask(svc, question, limiter=svc.limiter, who=user.id if user else None)
     finally:
         # An action not sent yet (in its delay, or waiting for its turn in the rate limiter)
         # never will be; asyncio.wait never raises, and the action is over before the answer.
         typing.cancel()
         await asyncio.wait({typing})
-    await svc.count("questions")
-    if not answer.answered or not answer.results:
-        await svc.count("not_answered")
-        log.info("question not answered (%s)", answer.reason or "no_match")
-        await reply(message, context, render_nothing(answer.reason, lang, example(lang)))
-        return
-    quotes = [Quote.from_result(r) for r in answer.results]
-    aid = await svc.save_answer(quotes)
-    await svc.count("answered")
-    log.info("question answered with %d passages", len(quotes))
-    await reply_answer(message, context, quotes, aid, lang)
+    if asked.outcome == "rate_limited":
+        if asked.first_refusal:
+            await reply(message, context, text(lang, "rate_limited"))
+    elif asked.outcome == "nothing":
+        await reply(message, context, render_nothing(asked.reason, lang, example(lang)))
+    else:
+        await reply_answer(message, context, list(asked.quotes), asked.answer_id, lang)
 
 
 async def on_private_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

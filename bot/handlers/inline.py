@@ -8,7 +8,6 @@ rate limit and are answered with an empty list (no message) when it is hit.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Sequence
 
@@ -22,6 +21,7 @@ from telegram.constants import ParseMode
 from telegram.ext import Application, ContextTypes, InlineQueryHandler
 
 from bot.delivery import quietly
+from bot.flow import ask
 from bot.keyboards import SHARE_PREFIX, open_answer_keyboard
 from bot.render import Quote, clean_text, render_answer, shorten
 from bot.services import services, share_url, web_answer_url
@@ -85,22 +85,18 @@ async def on_inline(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if not raw:
         await quietly(lambda: query.answer([], button=ask_bot, cache_time=CACHE_SECONDS))
         return
-    allowed, _ = svc.inline_limiter.check(query.from_user.id if query.from_user else None)
-    if not allowed:
-        await svc.count("rate_limited")
+    who = query.from_user.id if query.from_user else None
+    asked = await ask(svc, raw, limiter=svc.inline_limiter, who=who, counter="inline")
+    if asked.outcome == "rate_limited":
         await quietly(lambda: query.answer([], button=ask_bot, cache_time=0, is_personal=True))
-        return
-    engine = svc.require_engine()
-    answer = await asyncio.to_thread(engine.search, raw, svc.settings.results_per_question)
-    await svc.count("inline")
-    if not answer.answered or not answer.results:
+    elif asked.outcome == "nothing":
         nothing = InlineQueryResultsButton(text(lang, "inline_nothing"), start_parameter="aide")
         await quietly(lambda: query.answer([], button=nothing, cache_time=CACHE_SECONDS))
-        return
-    quotes = [Quote.from_result(r) for r in answer.results]
-    aid = await svc.save_answer(quotes)
-    results = cards(quotes, aid, context.bot.username, lang, svc.settings.public_url)
-    await quietly(lambda: query.answer(results, button=ask_bot, cache_time=CACHE_SECONDS))
+    else:
+        results = cards(
+            list(asked.quotes), asked.answer_id, context.bot.username, lang, svc.settings.public_url
+        )
+        await quietly(lambda: query.answer(results, button=ask_bot, cache_time=CACHE_SECONDS))
 
 
 def register(application: Application) -> None:

@@ -174,13 +174,16 @@ def answer_page(
 def results_page(
     ctx: PageContext, question: str, quotes: Sequence[Quote], aid: str | None, nothing: str = ""
 ) -> str:
-    """Answer to ``/?q=``: the quotes with a share link to their page, or why there are none
-    (``nothing`` is the reason, worded as the bot words it)."""
+    """Answer to ``/?q=``: the quotes with a share link to their page (none when the answer
+    could not be saved: ``aid`` is None), or why there are none (``nothing`` is the reason,
+    worded as the bot words it)."""
     head = f"<h1>{esc(wt(ctx.lang, 'results_for'))}</h1>\n"
     head += f'<p class="question">{esc(question)}</p>\n'
-    if aid is None:
+    if not quotes:
         message = render_nothing(nothing, ctx.lang, example(ctx.lang))
         body = f'<p class="notice">{message}</p>\n{_articles_link(ctx)}'
+    elif aid is None:
+        body = _quotes(quotes, ctx.lang)
     else:
         share = f"/a/{aid}"
         body = (

@@ -7,15 +7,19 @@ import contextlib
 import logging
 import signal
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
 from bot.health import start_runner
 from bot.ratelimit import RateLimiter
-from bot.services import EngineLike, Services
+from bot.services import Services
 from bot.settings import BotSettings
 from bot.store import Store
 from bot.web.app import PathOnlyAccessLogger, WebSite, make_web_app
+
+if TYPE_CHECKING:
+    from index import Engine
 
 log = logging.getLogger(__name__)
 ACCESS_LOG = logging.getLogger("bot.web.access")
@@ -69,7 +73,7 @@ async def stop_web_server(runner: web.AppRunner | None) -> None:
 
 def run_web(
     settings: BotSettings,
-    engine_factory: Callable[[], EngineLike],
+    engine_factory: Callable[[], Engine],
     host: str | None = None,
     port: int | None = None,
 ) -> int:
