@@ -17,7 +17,6 @@ import datetime as dt
 import hashlib
 import json
 import logging
-import re
 import sys
 import time
 import tomllib
@@ -44,6 +43,7 @@ from index.config import IndexSettings
 from index.corpus import articles_dir, mark_refreshed, save_article
 from index.importers.feed import FeedEntry, FeedError, article_from_entry, parse_feed
 from index.importers.html import ExtractionError, article_from_html
+from index.sitemap import archive_keys
 from index.types import Article
 from index.urlguard import URLRefused, check_peer, check_url, explicit_port
 
@@ -98,30 +98,6 @@ def _site(url_or_host: str) -> str:
 
 _BACKFILL_KEYS = {"sitemap", "paged_feed", "include", "exclude"}
 _SOURCE_KEYS = {"name", "feed", "lang", "body_xpath", "enabled", "hosts"} | _BACKFILL_KEYS
-
-
-def _backfill_keys(entry: dict, where: str) -> dict:
-    """The archive keys of one source, checked (URL, boolean, compilable regexes)."""
-    out: dict = {"paged_feed": entry.get("paged_feed", False)}
-    if not isinstance(out["paged_feed"], bool):
-        raise SourceError(f"{where}: 'paged_feed' must be true or false")
-    sitemap = entry.get("sitemap")
-    if sitemap is not None:
-        parts = urlsplit(sitemap if isinstance(sitemap, str) else "")
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise SourceError(f"{where}: sitemap {sitemap!r} is not an http(s) URL")
-        out["sitemap"] = sitemap.strip()
-    for key in ("include", "exclude"):
-        patterns = entry.get(key, [])
-        if not isinstance(patterns, list) or not all(isinstance(p, str) for p in patterns):
-            raise SourceError(f"{where}: '{key}' must be a list of regular expressions")
-        for pattern in patterns:
-            try:
-                re.compile(pattern)
-            except re.error as exc:
-                raise SourceError(f"{where}: {key} pattern {pattern!r}: {exc}") from exc
-        out[key] = tuple(patterns)
-    return out
 
 
 def load_sources(path: Path) -> list[Source]:
@@ -187,13 +163,20 @@ def load_sources(path: Path) -> list[Source]:
             body_xpath=xpath.strip() if xpath else None,
             enabled=enabled,
             hosts=tuple(hosts),
-            **_backfill_keys(entry, where),
+            **_archive_keys(entry, where),
         )
         if source.slug in seen:
             raise SourceError(f"{where}: duplicate source name")
         seen.add(source.slug)
         sources.append(source)
     return sources
+
+
+def _archive_keys(entry: dict, where: str) -> dict:
+    try:
+        return archive_keys(entry)
+    except ValueError as exc:
+        raise SourceError(f"{where}: {exc}") from exc
 
 
 def select_source(sources: list[Source], name: str) -> Source:

@@ -1,4 +1,5 @@
-"""Sitemaps (sitemaps.org): the list of every post a site has, with its ``lastmod``.
+"""Sitemaps (sitemaps.org): the list of every post a site has, with its ``lastmod``; and the
+``sources.toml`` keys that lead a backfill to them.
 
 A feed shows the latest 10-20 posts; a sitemap lists the whole archive. Both index files
 (``<sitemapindex>``, pointing at other sitemaps) and URL sets (``<urlset>``) are read, plain or
@@ -10,8 +11,10 @@ from __future__ import annotations
 import datetime as dt
 import gzip
 import io
+import re
 import zlib
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import lxml.etree
 
@@ -92,3 +95,28 @@ def parse_sitemap(data: bytes) -> Sitemap:
         else:
             urls.append(SitemapURL(loc, parse_lastmod(fields.get("lastmod"))))
     return Sitemap(urls=urls, children=children)
+
+
+def archive_keys(entry: dict) -> dict:
+    """A source's backfill keys (``sitemap``, ``paged_feed``, ``include``, ``exclude``),
+    checked; raises ValueError saying which key is wrong."""
+    out: dict = {"paged_feed": entry.get("paged_feed", False)}
+    if not isinstance(out["paged_feed"], bool):
+        raise ValueError("'paged_feed' must be true or false")
+    sitemap = entry.get("sitemap")
+    if sitemap is not None:
+        parts = urlsplit(sitemap if isinstance(sitemap, str) else "")
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"sitemap {sitemap!r} is not an http(s) URL")
+        out["sitemap"] = sitemap.strip()
+    for key in ("include", "exclude"):
+        patterns = entry.get(key, [])
+        if not isinstance(patterns, list) or not all(isinstance(p, str) for p in patterns):
+            raise ValueError(f"'{key}' must be a list of regular expressions")
+        for pattern in patterns:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"{key} pattern {pattern!r}: {exc}") from exc
+        out[key] = tuple(patterns)
+    return out
