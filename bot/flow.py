@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from bot.ratelimit import RateLimiter
-from bot.render import Quote, clean_text
+from bot.render import Quote, clean_text, quotes_of
 from bot.services import Services
 
 log = logging.getLogger(__name__)
@@ -57,7 +57,7 @@ async def ask(
         await svc.count("not_answered")
         log.info("question not answered (%s)", answer.reason or "no_match")
         return Asked("nothing", reason=answer.reason or "no_match")
-    quotes = tuple(Quote.from_result(r) for r in answer.results)
+    quotes = tuple(quotes_of(answer.results))
     aid = await svc.save_answer(list(quotes))  # None when it cannot be kept: sent all the same
     await svc.count("answered")
     log.info("question answered with %d passages", len(quotes))

@@ -18,10 +18,12 @@ from typing import Any, Protocol
 
 from bot.texts import Lang, format_date, text
 from index import clean_text as valid_text
+from index import latest_articles
 
 MAX_MESSAGE = 4096  # Telegram's limit, after entity parsing
 PAGE_SIZE = 3
 MAX_TITLE = 300
+LATEST_COUNT = 10  # articles /nouveautes lists
 ELLIPSIS = "…"
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\ufeff]")
 
@@ -49,6 +51,7 @@ class Quote:
     date: dt.date | None
     score: float = 0.0
     answer: str = ""  # the words of ``quote`` that answer, shown in bold ("" when all do)
+    also: int = 0  # other articles that repeat this passage (listed after the others)
 
     @classmethod
     def from_result(cls, result: Any) -> Quote:
@@ -60,6 +63,7 @@ class Quote:
             date=result.date,
             score=round(float(getattr(result, "score", 0.0)), 4),
             answer="" if answer == result.quote else answer,
+            also=len(getattr(result, "also_in", ())),
         )
 
     @classmethod
@@ -76,10 +80,11 @@ class Quote:
             date=date,
             score=float(data.get("score", 0.0) or 0.0),
             answer=str(data.get("answer", "") or ""),
+            also=int(data.get("also", 0) or 0),
         )
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "quote": self.quote,
             "title": self.title,
             "url": self.url,
@@ -87,6 +92,16 @@ class Quote:
             "score": round(float(self.score), 4),
             "answer": self.answer,
         }
+        if self.also:
+            out["also"] = self.also
+        return out
+
+
+def quotes_of(results: Sequence[Any]) -> list[Quote]:
+    """An answer's quotes, then the other articles' copies of a repeated passage (each in its
+    own words, with its title, date and link): under "Plus de passages" rather than first."""
+    quotes = [Quote.from_result(r) for r in results]
+    return quotes + [Quote.from_result(o) for r in results for o in getattr(r, "also_in", ())]
 
 
 def esc(value: str) -> str:
@@ -151,7 +166,9 @@ def link(url: str, label: str) -> str:
 
 def _source_line(q: Quotable, lang: Lang) -> str:
     title = shorten(clean_text(q.title) or q.url, MAX_TITLE)
-    return f"— {link(q.url, title)}, {esc(format_date(q.date, lang))}"
+    line = f"— {link(q.url, title)}, {esc(format_date(q.date, lang))}"
+    also = getattr(q, "also", 0)
+    return f"{line} · {esc(text(lang, 'also_in', count=also))}" if also else line
 
 
 def marked(q: Quotable, body: str) -> str:
@@ -249,6 +266,15 @@ def render_article_lines(articles: Sequence[Any], lang: Lang) -> list[str]:
         f"• {esc(format_date(a.date, lang))} — {link(a.url, shorten(clean_text(a.title), 200))}"
         for a in articles
     ]
+
+
+def render_latest(articles: Sequence[Any], lang: Lang, n: int = LATEST_COUNT) -> str:
+    """``/nouveautes``: the newest articles with their dates and links."""
+    newest = latest_articles(list(articles), n)
+    if not newest:
+        return text(lang, "topics_empty")
+    header = text(lang, "latest_header", count=len(newest))
+    return "\n".join([header, *render_article_lines(newest, lang)])
 
 
 def split_messages(header: str, lines: Sequence[str], limit: int = MAX_MESSAGE) -> list[str]:

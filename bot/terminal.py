@@ -22,6 +22,7 @@ from bot.render import (
     clean_text,
     html_to_plain,
     render_answer,
+    render_latest,
     render_nothing,
 )
 from bot.services import Services
@@ -80,6 +81,8 @@ class TerminalChat:
             return "\n".join(
                 html_to_plain(m) for m in replies.topics(self.engine.articles(), self.lang)
             )
+        if command in ("/nouveautes", "/latest"):
+            return html_to_plain(render_latest(self.engine.articles(), self.lang))
         if command in ("/apropos", "/about"):
             return html_to_plain(replies.about(self.engine.info(), self.lang))
         if command in ("/confidentialite", "/privacy"):

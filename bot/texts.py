@@ -60,7 +60,7 @@ TEXTS: dict[Lang, dict[str, str]] = {
             "• Dans un groupe : mentionnez-moi (@{username} …), répondez à l'un de mes "
             "messages, ou écrivez /q suivi de la question.\n"
             "• Partout : tapez @{username} suivi d'une question pour insérer un extrait.\n\n"
-            "/sujets : liste des articles · /apropos : à propos · "
+            "/sujets : liste des articles · /nouveautes : les derniers · /apropos : à propos · "
             "/confidentialite : ce qui est conservé"
         ),
         "header": "📚 <b>Ce qu'en disent les articles de la campagne</b>",
@@ -90,6 +90,8 @@ TEXTS: dict[Lang, dict[str, str]] = {
         ),
         "topics_header": "<b>Articles de la campagne</b> ({count}, du plus récent au plus ancien)",
         "topics_empty": "Aucun article n'est encore chargé.",
+        "latest_header": "<b>Nouveautés</b> : les {count} derniers articles",
+        "also_in": "aussi dans {count} articles (« Plus de passages »)",
         "about": (
             "<b>À propos</b>\n"
             "Ce robot répond aux questions sur la campagne Technopolice de La Quadrature "
@@ -161,7 +163,8 @@ TEXTS: dict[Lang, dict[str, str]] = {
             "• In a group: mention me (@{username} …), reply to one of my messages, or "
             "write /q followed by the question.\n"
             "• Anywhere: type @{username} followed by a question to insert an excerpt.\n\n"
-            "/topics: list of articles · /about: about · /privacy: what is kept"
+            "/topics: list of articles · /latest: the newest · /about: about · "
+            "/privacy: what is kept"
         ),
         "header": "📚 <b>What the campaign's articles say</b>",
         "header_more": "📚 <b>More passages</b> ({first}–{last} of {total})",
@@ -187,6 +190,8 @@ TEXTS: dict[Lang, dict[str, str]] = {
         ),
         "topics_header": "<b>Campaign articles</b> ({count}, newest first)",
         "topics_empty": "No article is loaded yet.",
+        "latest_header": "<b>Latest</b>: the {count} newest articles",
+        "also_in": "also in {count} articles (“More passages”)",
         "about": (
             "<b>About</b>\n"
             "This bot answers questions about La Quadrature du Net's Technopolice campaign "
@@ -280,6 +285,7 @@ def commands(lang: Lang) -> list[tuple[str, str]]:
             ("start", "Welcome and example questions"),
             ("help", "How to use the bot"),
             ("topics", "The campaign's articles"),
+            ("latest", "The newest articles"),
             ("about", "What this bot is, corpus size"),
             ("privacy", "What is kept and what is not"),
             ("q", "Ask a question (in groups)"),
@@ -288,6 +294,7 @@ def commands(lang: Lang) -> list[tuple[str, str]]:
         ("start", "Accueil et exemples de questions"),
         ("aide", "Mode d'emploi"),
         ("sujets", "Les articles de la campagne"),
+        ("nouveautes", "Les derniers articles"),
         ("apropos", "À propos du robot, taille du corpus"),
         ("confidentialite", "Ce qui est conservé ou non"),
         ("q", "Poser une question (dans les groupes)"),

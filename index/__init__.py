@@ -5,7 +5,8 @@ import-linter contract in ``pyproject.toml`` checks it). Names load on first use
 ``import index`` stays cheap and a process never loads what it does not call (the bot never
 imports the builder's or the fetcher's libraries unless it updates).
 
-Reading: ``Engine`` (``search`` → ``Answer`` of ``Result``), ``IndexInfo``, ``ArticleInfo``.
+Reading: ``Engine`` (``search`` → ``Answer`` of ``Result``), ``IndexInfo``, ``ArticleInfo``,
+``latest_articles`` (what ``/nouveautes`` lists).
 Writing: ``open_engine``, ``rebuild``, ``update`` (fetch → build → switch), ``build_index``,
 ``fetch_all``, ``import`` helpers (``load_corpus``, ``save_article``).
 Settings and errors: ``IndexSettings``, ``IndexUnavailable``, ``IndexDamaged``, ``ModelError``.
@@ -22,6 +23,7 @@ _EXPORTS: dict[str, str] = {
     "Engine": "index.search",
     "IndexInfo": "index.search",
     "CANDIDATES": "index.search",
+    "latest_articles": "index.dates",
     "Answer": "index.types",
     "Article": "index.types",
     "ArticleInfo": "index.types",
@@ -89,6 +91,7 @@ __all__ = [
     "evaluate",
     "fetch_all",
     "intact_older_versions",
+    "latest_articles",
     "load_corpus",
     "load_jsonl",
     "model_id_for",
@@ -122,6 +125,7 @@ if TYPE_CHECKING:  # for type checkers and readers: what each name is
     from index.clean import clean_text
     from index.config import IndexSettings
     from index.corpus import articles_dir, load_corpus, save_article
+    from index.dates import latest_articles
     from index.embed import Embedder, EmbeddingCache, ModelError, model_id_for
     from index.evaluate import EvalReport, evaluate, load_jsonl
     from index.fetch import FetchReport, fetch_all

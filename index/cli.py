@@ -7,9 +7,14 @@ import datetime as dt
 import json
 import logging
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from index.config import IndexSettings
+
+if TYPE_CHECKING:
+    from index.fetch import FetchReport
 
 
 def _settings(args: argparse.Namespace) -> IndexSettings:
@@ -222,25 +227,56 @@ def cmd_model(args: argparse.Namespace) -> int:
     return 2
 
 
+def _date(value: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a date (YYYY-MM-DD)") from None
+
+
 def cmd_fetch(args: argparse.Namespace) -> int:
     from index.fetch import main_fetch
 
-    since = dt.date.fromisoformat(args.since) if args.since else None
-    return main_fetch(_settings(args), args.source, since)
+    limits = {"delay": args.delay, "max_pages": args.max_pages}
+    if args.backfill:
+        from index.backfill import main_backfill
+
+        settings = _settings(args)
+        return main_backfill(settings, args.source, args.since, progress=not args.quiet, **limits)
+    return main_fetch(_settings(args), args.source, args.since, **limits)
+
+
+def _fetcher(args: argparse.Namespace) -> Callable[[IndexSettings], FetchReport]:
+    """What ``update`` fetches with: the feeds, or with ``--backfill`` the whole archive."""
+    from index.fetch import fetch_all, fetch_options
+
+    if not args.backfill:
+        return lambda s: fetch_all(
+            s,
+            source=args.source,
+            since=args.since,
+            options=fetch_options(s, delay=args.delay, max_pages=args.max_pages),
+        )
+    from index.backfill import DEFAULT_MAX_PAGES, backfill
+
+    return lambda s: backfill(
+        s,
+        source=args.source,
+        since=args.since,
+        options=fetch_options(
+            s, delay=args.delay, max_pages=args.max_pages, default_pages=DEFAULT_MAX_PAGES
+        ),
+        progress=not args.quiet,
+    )
 
 
 def cmd_update(args: argparse.Namespace) -> int:
     """The same update as the bot's /update: fetch, then build (no engine to switch here)."""
-    from index.fetch import FetchError, SourceError, fetch_all
+    from index.fetch import FetchError, SourceError
     from index.lifecycle import update
 
-    since = dt.date.fromisoformat(args.since) if args.since else None
     settings = _settings(args)
-    report = update(
-        settings,
-        fetcher=lambda s: fetch_all(s, source=args.source, since=since),
-        progress=not args.quiet,
-    )
+    report = update(settings, fetcher=_fetcher(args), progress=not args.quiet)
     print(report.fetch.render() if report.fetch else report.fetch_summary())
     print(report.build.summary())
     if report.fetch is None:
@@ -312,8 +348,17 @@ def main(argv: list[str] | None = None) -> int:
     ):
         p = sub.add_parser(name, help=helptext)
         p.add_argument("--source")
-        p.add_argument("--since")
+        p.add_argument(
+            "--since", type=_date, help="only posts dated (or modified) since YYYY-MM-DD"
+        )
         p.add_argument("--quiet", action="store_true")
+        p.add_argument(
+            "--backfill",
+            action="store_true",
+            help="the whole archive: the sources' sitemaps and paged feeds (resumable)",
+        )
+        p.add_argument("--max-pages", type=int, help="article pages to download at most")
+        p.add_argument("--delay", type=float, help="seconds between requests to one site")
         p.set_defaults(func=func)
 
     args = parser.parse_args(argv)

@@ -74,3 +74,15 @@ class IndexSettings(BaseSettings):
         description="Let the fetcher reach loopback, private, link-local and other non-public "
         "addresses (tests, intranet sources). Off: a feed cannot steer it to internal services.",
     )
+    fetch_delay_seconds: float = Field(
+        1.0,
+        ge=0.0,
+        description="Seconds between two requests to the same site (robots.txt Crawl-delay "
+        "may ask for more); `fetch --delay` overrides it.",
+    )
+    fetch_max_pages: int | None = Field(
+        None,
+        ge=1,
+        description="Article pages one run downloads at most, the rest waits for the next run "
+        "(default 100 for `fetch`, 10000 for `fetch --backfill`); `--max-pages` overrides it.",
+    )

@@ -43,6 +43,7 @@ from index.config import IndexSettings
 from index.corpus import articles_dir, mark_refreshed, save_article
 from index.importers.feed import FeedEntry, FeedError, article_from_entry, parse_feed
 from index.importers.html import ExtractionError, article_from_html
+from index.sitemap import archive_keys
 from index.types import Article
 from index.urlguard import URLRefused, check_peer, check_url, explicit_port
 
@@ -75,6 +76,10 @@ class Source:
     body_xpath: str | None = None
     enabled: bool = True
     hosts: tuple[str, ...] = ()  # extra hosts that entry links may point to
+    sitemap: str | None = None  # backfill: sitemap index or urlset (XML or .xml.gz)
+    paged_feed: bool = False  # backfill: also walk feed?paged=2, 3, ...
+    include: tuple[str, ...] = ()  # backfill: regexes on the URL path; one must match
+    exclude: tuple[str, ...] = ()  # backfill: regexes on the URL path; none may match
 
     @property
     def slug(self) -> str:
@@ -91,7 +96,8 @@ def _site(url_or_host: str) -> str:
     return (host or "").lower().removeprefix("www.")
 
 
-_SOURCE_KEYS = {"name", "feed", "lang", "body_xpath", "enabled", "hosts"}
+_BACKFILL_KEYS = {"sitemap", "paged_feed", "include", "exclude"}
+_SOURCE_KEYS = {"name", "feed", "lang", "body_xpath", "enabled", "hosts"} | _BACKFILL_KEYS
 
 
 def load_sources(path: Path) -> list[Source]:
@@ -157,12 +163,20 @@ def load_sources(path: Path) -> list[Source]:
             body_xpath=xpath.strip() if xpath else None,
             enabled=enabled,
             hosts=tuple(hosts),
+            **_archive_keys(entry, where),
         )
         if source.slug in seen:
             raise SourceError(f"{where}: duplicate source name")
         seen.add(source.slug)
         sources.append(source)
     return sources
+
+
+def _archive_keys(entry: dict, where: str) -> dict:
+    try:
+        return archive_keys(entry)
+    except ValueError as exc:
+        raise SourceError(f"{where}: {exc}") from exc
 
 
 def select_source(sources: list[Source], name: str) -> Source:
@@ -207,6 +221,20 @@ class FetchOptions:
     respect_robots: bool = True  # robots.txt, read when a site's first page is needed
     force: bool = False  # ignore stored stamps/validators: re-import every entry
     user_agent: str = field(default_factory=default_user_agent)
+
+
+def fetch_options(
+    settings: IndexSettings,
+    *,
+    delay: float | None = None,
+    max_pages: int | None = None,
+    default_pages: int = 100,
+) -> FetchOptions:
+    """Options from the flags, else the settings (FETCH_DELAY_SECONDS, FETCH_MAX_PAGES)."""
+    pages = max_pages or settings.fetch_max_pages or default_pages
+    return FetchOptions(
+        min_delay=settings.fetch_delay_seconds if delay is None else delay, max_pages=pages
+    )
 
 
 @dataclass
@@ -824,11 +852,17 @@ def fetch_all(
 
 
 def main_fetch(
-    settings: IndexSettings, source: str | None = None, since: dt.date | None = None
+    settings: IndexSettings,
+    source: str | None = None,
+    since: dt.date | None = None,
+    *,
+    delay: float | None = None,
+    max_pages: int | None = None,
 ) -> int:
     """CLI entry: print the report; 0 unless nothing could be fetched (1), 2 on bad usage."""
+    options = fetch_options(settings, delay=delay, max_pages=max_pages)
     try:
-        report = fetch_all(settings, source=source, since=since)
+        report = fetch_all(settings, source=source, since=since, options=options)
     except (SourceError, FetchError) as exc:
         print(f"fetch: {exc}", file=sys.stderr)
         return 2

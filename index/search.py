@@ -15,7 +15,7 @@ import threading
 import time
 import unicodedata
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -26,6 +26,7 @@ from threadpoolctl import threadpool_limits
 from index.clean import clean_text
 from index.config import IndexSettings
 from index.corpus import refreshed_at
+from index.dates import dated_ranking
 from index.embed import Embedder
 from index.fuse import Evidence, FusionParams, Signals, abstain, family_for, fuse, params_for
 from index.lexical import LexicalIndex, Vocabulary, analyze_query
@@ -477,11 +478,20 @@ class Engine:
         if self.reranker is not None:
             ranked = self._rerank(snap, aq.text, ranked, k)
             lap("rerank")
+        ranked, also = dated_ranking(ranked, q, snap.passages, snap.articles)
         floor = 0.0 if self.relevance is not None else self.params.relative_floor
         chosen = _diversify(ranked, snap, k, self.params, floor)
         lap("diversify")
         qterms = set(aq.terms)
-        results = [self._result(snap, pid, score, qterms, qvec, aq.answer) for pid, score in chosen]
+        results = [
+            replace(
+                self._result(snap, pid, score, qterms, qvec, aq.answer),
+                also_in=tuple(
+                    self._result(snap, p, s, qterms, qvec, aq.answer) for p, s in also.get(pid, ())
+                ),
+            )
+            for pid, score in chosen
+        ]
         lap("quote")
         return Answer(query=query, answered=True, results=results, index_version=version)
 

@@ -62,13 +62,14 @@ class Result:
     article_id: str
     source: str = ""
     highlight: tuple[int, int] | None = None  # the words that answer: offsets into ``quote``
+    also_in: tuple[Result, ...] = ()  # the same words in other articles, newest first
 
     @property
     def answer_text(self) -> str:
         return self.quote[self.highlight[0] : self.highlight[1]] if self.highlight else self.quote
 
     def to_json(self) -> dict:
-        return {
+        out = {
             "quote": self.quote,
             "answer": self.answer_text,
             "title": self.title,
@@ -76,6 +77,11 @@ class Result:
             "date": self.date.isoformat(),
             "score": round(float(self.score), 4),
         }
+        if self.also_in:
+            out["also_in"] = [
+                {"title": r.title, "url": r.url, "date": r.date.isoformat()} for r in self.also_in
+            ]
+        return out
 
 
 @dataclass(frozen=True)

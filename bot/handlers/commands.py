@@ -1,6 +1,7 @@
-"""Commands: /start (with share-link payloads), /aide, /sujets, /apropos, /confidentialite.
+"""Commands: /start (with share-link payloads), /aide, /sujets, /nouveautes, /apropos,
+/confidentialite.
 
-French names first, English aliases (/help, /topics, /about, /privacy) beside them.
+French names first, English aliases (/help, /topics, /latest, /about, /privacy) beside them.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from telegram.ext import Application, CommandHandler, ContextTypes, filters
 
 from bot import replies
 from bot.handlers.common import reply, reply_answer
+from bot.render import render_latest
 from bot.services import services
 from bot.store import is_answer_id
 from bot.texts import lang_for, text
@@ -62,6 +64,15 @@ async def on_topics(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await reply(message, context, part)
 
 
+async def on_latest(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The newest articles with their dates and links (the archive spans fifteen years)."""
+    message = update.effective_message
+    if message is None:
+        return
+    articles = await asyncio.to_thread(services(context).require_engine().articles)
+    await reply(message, context, render_latest(articles, lang_for(update)))
+
+
 async def on_about(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     message = update.effective_message
     if message is None:
@@ -83,6 +94,7 @@ def register(application: Application) -> None:
     application.add_handler(CommandHandler("start", on_start, filters=only_new))
     application.add_handler(CommandHandler(["aide", "help"], on_help, filters=only_new))
     application.add_handler(CommandHandler(["sujets", "topics"], on_topics, filters=only_new))
+    application.add_handler(CommandHandler(["nouveautes", "latest"], on_latest, filters=only_new))
     application.add_handler(CommandHandler(["apropos", "about"], on_about, filters=only_new))
     application.add_handler(
         CommandHandler(["confidentialite", "privacy"], on_privacy, filters=only_new)
