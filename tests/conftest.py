@@ -60,3 +60,24 @@ def engine(index_settings, embedder):
     from index import open_engine
 
     return open_engine(index_settings, embedder)
+
+
+@pytest.fixture(scope="session")
+def e5_deployment(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A checkout-like folder holding the default model as ``make run`` prepares it: the
+    packaged multilingual-e5-small converted, exported to ONNX int8 with its French + English
+    vocabulary (~45 s, once a session). Tests of the default serving path use it, so none of
+    them skips on a fresh machine."""
+    from index.config import IndexSettings
+    from index.e5convert import convert_e5
+    from index.embed import E5_DIR
+    from index.onnx_export import export_onnx
+
+    root = tmp_path_factory.mktemp("deployment")
+    model = convert_e5(root / E5_DIR)
+    settings = IndexSettings(
+        content_dir=root / "content", index_dir=root / "index", cache_dir=root / "cache",
+        embedding_model=str(model), embedding_backend="onnx",
+    )  # fmt: skip
+    export_onnx(settings, str(model))
+    return root

@@ -1,8 +1,9 @@
 """The French + English trimmed vocabulary (index/vocab.py) gives the full model's very token
 ids and vectors on the seed corpus and every eval question, and is a reversible choice.
 
-Needs the converted and exported multilingual-e5-small (``make run`` makes it); the trimmed
-copy is written into a temporary folder of links to it (~4 s), the model folder is not touched.
+The converted and exported multilingual-e5-small comes from the session's ``e5_deployment``
+(as ``make run`` makes it); the trimmed copy is written again into a temporary folder of links to
+it (~4 s).
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-E5 = REPO / "data" / "models" / "multilingual-e5-small"
 SOURCE = "onnx/model_quint8_avx2.onnx"
 EVAL_FILES = [
     *sorted((REPO.parent / "shared" / "eval").glob("*.jsonl")),
@@ -28,23 +28,24 @@ FOREIGN = {
     "french, a Brazilian city": "La reconnaissance faciale à São Paulo",
 }
 
-pytestmark = pytest.mark.skipif(
-    not (E5 / SOURCE).exists(),
-    reason="multilingual-e5-small not converted and exported here (model import-e5, export-onnx)",
-)
+@pytest.fixture(scope="module")
+def e5(e5_deployment: Path) -> Path:
+    from index.embed import E5_DIR
+
+    return e5_deployment / E5_DIR
 
 
 @pytest.fixture(scope="module")
-def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def folder(tmp_path_factory: pytest.TempPathFactory, e5: Path) -> Path:
     """A model folder of links to the real one, holding a fresh trimmed copy."""
     from index.vocab import write_trimmed
 
     out = tmp_path_factory.mktemp("e5")
-    for entry in E5.iterdir():
+    for entry in e5.iterdir():
         if entry.name != "onnx":
             (out / entry.name).symlink_to(entry.resolve())
     (out / "onnx").mkdir()
-    (out / SOURCE).symlink_to((E5 / SOURCE).resolve())
+    (out / SOURCE).symlink_to((e5 / SOURCE).resolve())
     assert write_trimmed(out, SOURCE) is not None
     return out
 
