@@ -35,6 +35,12 @@ class IndexSettings(BaseSettings):
         "'full': all 250k pieces.",
     )
     embedding_batch_size: int = Field(32, ge=1, le=1024)
+    embedding_checkpoint: int = Field(
+        256,
+        ge=1,
+        description="Texts embedded between two writes to the embedding cache: a build that is "
+        "killed keeps what it embedded, and the next one goes on from there.",
+    )
     embedding_device: str = Field("cpu", description="torch device for the embedding model.")
     query_prompt: str | None = Field(
         None, description="Override the query prefix (e5: 'query: '); default from the model."

@@ -16,6 +16,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -453,6 +454,18 @@ class OnnxEncoder:
 _SQLITE_DAMAGED = (11, 26)  # SQLITE_CORRUPT, SQLITE_NOTADB
 
 
+@contextmanager
+def _progress(total: int, show: bool) -> Iterator[Any]:
+    """One bar (count, rate, ETA) over a build's texts, however many cache checkpoints."""
+    from tqdm import tqdm
+
+    bar = tqdm(total=total, desc="embedding", unit="text", disable=not show or not total)
+    try:
+        yield bar
+    finally:
+        bar.close()
+
+
 class EmbeddingCache:
     """Vectors by (model id, text hash) in SQLite: safe across processes and crashes. The
     cache is disposable: a file SQLite cannot read is discarded with a warning and starts
@@ -624,11 +637,15 @@ class Embedder:
             if v.shape == (self.dim,) and np.isfinite(v).all()
         }
         missing = sorted({k: t for k, t in zip(keys, texts, strict=True) if k not in found}.items())
-        if missing:
-            new = self._encode([t for _, t in missing], self.passage_prompt, progress=progress)
-            fresh = {k: v for (k, _), v in zip(missing, new, strict=True)}
-            self.cache.put_many(self.model_id, fresh)
-            found.update(fresh)
+        step = self.settings.embedding_checkpoint
+        with _progress(len(missing), progress) as bar:
+            for start in range(0, len(missing), step):
+                chunk = missing[start : start + step]
+                new = self._encode([t for _, t in chunk], self.passage_prompt)
+                fresh = {k: v for (k, _), v in zip(chunk, new, strict=True)}
+                self.cache.put_many(self.model_id, fresh)  # kept even if the build dies next
+                found.update(fresh)
+                bar.update(len(chunk))
         out = (
             np.stack([found[k] for k in keys]).astype(np.float32)
             if keys

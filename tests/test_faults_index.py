@@ -479,3 +479,75 @@ def test_build_killed_at_each_phase_keeps_the_index_and_recovers(
     open_version(settings.index_dir, first.version)  # the first version kept, intact
     engine = Engine.open(settings, embedder)
     assert engine.search("Des micros écoutent-ils la rue piétonne ?").answered
+
+
+def _cached_vectors(cache_dir: Path) -> int:
+    import sqlite3
+
+    files = list(cache_dir.glob("*.sqlite3"))
+    if not files:
+        return 0
+    try:
+        db = sqlite3.connect(f"{files[0].resolve().as_uri()}?mode=ro", uri=True, timeout=1)
+        try:
+            return int(db.execute("SELECT COUNT(*) FROM vectors").fetchone()[0])
+        finally:
+            db.close()
+    except sqlite3.Error:
+        return 0
+
+
+def test_a_build_killed_while_embedding_keeps_what_it_embedded(
+    tmp_path: Path, index_settings: IndexSettings, embedder
+) -> None:
+    """kill -9 of a full build from an empty cache in the middle of its embedding: the next
+    build embeds only what the killed one had not (the cache is written every
+    EMBEDDING_CHECKPOINT texts), and gives the same index as an uninterrupted build."""
+    import signal
+    import sys
+    import time
+
+    settings = IndexSettings(content_dir=index_settings.content_dir, index_dir=tmp_path / "index",
+                             cache_dir=tmp_path / "cache", embedding_model="minilm",
+                             embedding_backend=index_settings.embedding_backend)  # fmt: skip
+    env = {
+        **os.environ,
+        "CONTENT_DIR": str(settings.content_dir),
+        "INDEX_DIR": str(settings.index_dir),
+        "CACHE_DIR": str(settings.cache_dir),
+        "EMBEDDING_MODEL": "minilm",
+        "EMBEDDING_BACKEND": settings.embedding_backend,
+        "EMBEDDING_CHECKPOINT": "16",
+        "PYTHONPATH": str(Path(__file__).resolve().parents[1]),
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "index", "build", "--quiet"], env=env,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 240
+        while _cached_vectors(settings.cache_dir) < 32 and proc.poll() is None:
+            assert time.monotonic() < deadline, "no vector reached the cache"
+            time.sleep(0.05)
+        assert proc.poll() is None, "the build ended before it could be killed"
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    kept = _cached_vectors(settings.cache_dir)
+    from index.embed import Embedder
+
+    report = build_index(
+        settings, Embedder(settings), progress=False
+    )  # this cache, not the session's
+    # Killed among the passages (131), with two checkpoints or more behind it: every vector
+    # it had embedded is reused, only the others are embedded.
+    assert 32 <= kept < report.passages
+    assert (report.reused, report.embedded) == (kept, report.passages - kept)
+    full = IndexSettings(**{**settings.model_dump(), "index_dir": tmp_path / "full",
+                            "cache_dir": index_settings.cache_dir})  # fmt: skip
+    build_index(full, embedder, progress=False)
+    question = "Combien coûte une caméra de vidéosurveillance ?"
+    resumed, whole = (Engine.open(s, embedder).search(question) for s in (settings, full))
+    assert [r.quote for r in resumed.results] == [r.quote for r in whole.results]
