@@ -7,8 +7,6 @@ normalised scores → abstain when nothing is relevant → diversify → pick ea
 from __future__ import annotations
 
 import datetime as dt
-import gc
-import json
 import logging
 import re
 import threading
@@ -16,8 +14,6 @@ import time
 import unicodedata
 from collections import OrderedDict
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
-from pathlib import Path
 
 import faiss
 import numpy as np
@@ -29,8 +25,8 @@ from index.corpus import refreshed_at
 from index.dates import dated_ranking
 from index.embed import Embedder
 from index.fuse import Evidence, FusionParams, Signals, abstain, family_for, fuse, params_for
-from index.lexical import LexicalIndex, Vocabulary, analyze_query
-from index.question import AnalyzedQuery, holds_answer, sentence_terms
+from index.lexical import LexicalIndex, analyze_query
+from index.question import AnalyzedQuery, holds_answer
 from index.quote import quote_text, select_quote, text_fragment_url
 from index.relevance import (
     FEATURES,
@@ -41,19 +37,16 @@ from index.relevance import (
     question_stats,
 )
 from index.rerank import CrossEncoderReranker, Reranker, blend
-from index.sentences import SentenceIndex
+from index.snapshot import Snapshot, load_snapshot, older_intact, settle_memory
 from index.store import (
     IndexDamaged,
     IndexUnavailable,
-    Manifest,
     current_version,
-    intact_older_versions,
     open_version,
     verify_files,
 )
-from index.text import sentence_spans, terms
-from index.types import Answer, ArticleInfo, Passage, Result
-from index.vector import VectorIndex
+from index.text import terms
+from index.types import Answer, ArticleInfo, Result
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +56,6 @@ PROXIMITY_CANDIDATES = 20  # read by the proximity bonus (15 gave the same dev, 
 # The answer asked for ("combien" → a number) weighs as much as two average question words:
 # it is what the question is about (dev Hit@1 0.792 → 0.833; held-out MRR 0.700 → 0.703).
 ANSWER_SLOT = 2.0
-SAMPLE_FOR_STATS = 1024  # passages whose scores give the corpus mean / spread (z-scores)
 JUDGED_CANDIDATES = 30  # the fused order's best, read by the relevance model
 # Results shown besides the best: those the model finds at least this share as likely as the
 # best one (far below, a passage merely shares words with the question).
@@ -93,108 +85,6 @@ class IndexInfo:
     passages: int
     newest_article: dt.date | None
     content_refreshed_at: dt.datetime | None
-
-
-class Snapshot:
-    """Everything one index version needs in memory; immutable once loaded."""
-
-    def __init__(self, folder: Path, manifest: Manifest) -> None:
-        self.folder = folder
-        self.manifest = manifest
-        with (folder / "passages.jsonl").open(encoding="utf-8") as fh:
-            rows = [json.loads(line) for line in fh]
-        self.passages = [Passage(**r) for r in rows]
-        self.position = {p.id: i for i, p in enumerate(self.passages)}
-        arts = json.loads((folder / "articles.json").read_text(encoding="utf-8"))
-        self.articles = {
-            a["id"]: ArticleInfo(**{**a, "date": dt.date.fromisoformat(a["date"])}) for a in arts
-        }
-        self.lexical = LexicalIndex.load(folder)
-        self.vector = VectorIndex.load(folder)
-        self.vocab = Vocabulary.from_json(json.loads((folder / "vocab.json").read_text("utf-8")))
-        self.sentences = SentenceIndex.load(folder)
-        self.acronyms = json.loads((folder / "acronyms.json").read_text(encoding="utf-8"))
-        n = len(self.passages)
-        if n != manifest.passages or self.vector.vectors.shape[0] != n:
-            raise IndexDamaged(f"index version {manifest.version} is inconsistent: rebuild it")
-        rng = np.random.default_rng(0)
-        pick = np.sort(rng.choice(n, size=min(n, SAMPLE_FOR_STATS), replace=False))
-        self.sample = np.ascontiguousarray(self.vector.vectors[pick], dtype=np.float32)
-        self.sample_sentences = self.sentences.sample(pick)
-        self.sentence_terms = lru_cache(maxsize=50_000)(self._sentence_terms)
-        self.passage_terms = lru_cache(maxsize=50_000)(self._passage_terms)
-        self.text_terms = lru_cache(maxsize=50_000)(self._text_terms)
-        self.heading_terms = lru_cache(maxsize=50_000)(self._heading_terms)
-        self.title_terms = lru_cache(maxsize=10_000)(self._title_terms)
-        self.article_terms = lru_cache(maxsize=2_000)(self._article_terms)
-        self.by_article: dict[str, list[int]] = {}
-        for i, p in enumerate(self.passages):
-            self.by_article.setdefault(p.article_id, []).append(i)
-
-    def _text_terms(self, pid: int) -> frozenset[str]:
-        return frozenset(terms(self.passages[pid].text))
-
-    def _heading_terms(self, pid: int) -> frozenset[str]:
-        return frozenset(terms(self.passages[pid].heading))
-
-    def _title_terms(self, article_id: str) -> frozenset[str]:
-        return frozenset(terms(self.articles[article_id].title))
-
-    def _article_terms(self, article_id: str) -> frozenset[str]:
-        """Every word of an article: « la start-up » in a passage is about its subject."""
-        return frozenset().union(*(self.text_terms(i) for i in self.by_article[article_id]))
-
-    def _passage_terms(self, pid: int) -> frozenset[str]:
-        p = self.passages[pid]
-        return frozenset(terms(f"{p.text} {p.heading} {self.articles[p.article_id].title}"))
-
-    def _sentence_terms(self, pid: int) -> list[frozenset[str]]:
-        """Each sentence's index terms (cached: the same passages come back query after query)."""
-        text = self.passages[pid].text
-        return [frozenset(sentence_terms(text[a:b])) for a, b in sentence_spans(text)]
-
-
-def _load_snapshot(folder: Path, manifest: Manifest) -> Snapshot:
-    """A version whose files cannot be read is refused like a corrupt one."""
-    try:
-        return Snapshot(folder, manifest)
-    except IndexUnavailable:
-        raise
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise IndexDamaged(
-            f"index version {manifest.version} cannot be read ({exc.__class__.__name__}): "
-            "rebuild it"
-        ) from exc
-
-
-def _older_intact(
-    settings: IndexSettings, embedder: Embedder, damage: IndexUnavailable
-) -> Snapshot:
-    """The newest intact older version, when the current one is damaged: the bot starts
-    and answers from it (a build repairs the current one: index/build.py verifies what it
-    reuses). Raises ``damage`` when there is none."""
-    for folder, manifest in intact_older_versions(settings.index_dir, embedder.model_id):
-        try:
-            snap = _load_snapshot(folder, manifest)
-        except IndexUnavailable:
-            continue
-        log.warning(
-            "current index damaged (%s); serving the older version %s: "
-            "run `python -m index build` to repair it",
-            damage,
-            manifest.version,
-        )
-        return snap
-    raise damage
-
-
-def _settle_memory() -> None:
-    """A loaded index is millions of long-lived objects at 100k passages: out of the garbage
-    collector's generations, its full passes (tens of ms) stop landing on questions. A
-    replaced snapshot is unfrozen first, so that it can be freed."""
-    gc.unfreeze()
-    gc.collect()
-    gc.freeze()
 
 
 def sanitize(query: str) -> str:
@@ -260,7 +150,7 @@ class Engine:
 
                 torch.set_num_threads(settings.search_threads)
         self.analyze_queries = True  # accents, typos, acronyms (off only to measure its worth)
-        _settle_memory()
+        settle_memory()
 
     # ------------------------------------------------------------------ loading
     @classmethod
@@ -286,9 +176,9 @@ class Engine:
                     f"index built with {manifest.model_id}, engine runs {embedder.model_id}"
                 )
             verify_files(folder, manifest, list(manifest.files))
-            return _load_snapshot(folder, manifest)
+            return load_snapshot(folder, manifest)
         except IndexDamaged as exc:  # an older version serves meanwhile
-            return _older_intact(settings, embedder, exc)
+            return older_intact(settings, embedder, exc)
 
     def reload_if_changed(self) -> bool:
         """Switch to a newer published version; a bad one is refused and the old one serves."""
@@ -304,7 +194,7 @@ class Engine:
                 folder, manifest = open_version(self.settings.index_dir, version)
                 if manifest.model_id != self.embedder.model_id:
                     raise IndexUnavailable(f"index {version} was built with {manifest.model_id}")
-                snap = _load_snapshot(folder, manifest)
+                snap = load_snapshot(folder, manifest)
             except (IndexUnavailable, OSError, ValueError) as exc:
                 log.error(
                     "new index version refused, keeping %s: %s", self._snap.manifest.version, exc
@@ -314,7 +204,7 @@ class Engine:
             with self._lock:
                 self._snap = snap
             del snap
-            _settle_memory()
+            settle_memory()
             log.info("switched to index version %s", version)
             return True
 
