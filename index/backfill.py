@@ -12,11 +12,9 @@ article whose ``lastmod`` has not moved costs no request).
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import logging
 import re
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -26,24 +24,18 @@ import httpx
 from tqdm import tqdm
 
 from index.config import IndexSettings
-from index.corpus import mark_refreshed
 from index.fetch import (
-    SOURCES_FILE,
-    FetchError,
     FetchOptions,
     FetchReport,
     FetchState,
     PoliteClient,
     Source,
-    SourceError,
     SourceReport,
     _Failure,
     _Run,
-    _run_lock,
     fetch_options,
-    fetch_state_path,
-    load_sources,
-    select_source,
+    fetch_session,
+    report_run,
 )
 from index.importers.feed import FeedEntry, FeedError, parse_feed
 from index.sitemap import SitemapError, parse_sitemap
@@ -235,21 +227,15 @@ def backfill(
     Raises :class:`SourceError` and :class:`FetchError` like :func:`index.fetch.fetch_all`
     (the two share one lock: both write ``content/``); everything else is in the report.
     """
-    options = options or fetch_options(settings, default_pages=DEFAULT_MAX_PAGES)
-    sources = load_sources(sources_file or Path(settings.content_dir) / SOURCES_FILE)
-    chosen = [select_source(sources, source)] if source else [s for s in sources if s.enabled]
     report = FetchReport()
-    with _run_lock(fetch_state_path(settings)), contextlib.ExitStack() as stack:
-        if client is None:
-            client = stack.enter_context(httpx.Client(http2=False))
-        state = FetchState.load(backfill_state_path(settings))
-        http = PoliteClient(client, options, allow_private=settings.fetch_allow_private_addresses)
-        run = _Run(settings, http, state, options, since)
-        try:
-            for src in chosen:
-                report.sources.append(_source(run, src, state, progress))
-        finally:
-            state.save()
+    session = fetch_session(
+        settings, source, since, client, sources_file,
+        options or fetch_options(settings, default_pages=DEFAULT_MAX_PAGES),
+        backfill_state_path(settings),
+    )  # fmt: skip
+    with session as (chosen, run, state):
+        for src in chosen:
+            report.sources.append(_source(run, src, state, progress))
     return report
 
 
@@ -262,16 +248,11 @@ def main_backfill(
     max_pages: int | None = None,
     progress: bool = True,
 ) -> int:
-    """CLI entry: print the report; 0 unless nothing could be fetched (1), 2 on bad usage."""
+    """CLI entry of ``fetch --backfill``: see :func:`index.fetch.report_run`."""
     options = fetch_options(
         settings, delay=delay, max_pages=max_pages, default_pages=DEFAULT_MAX_PAGES
     )
-    try:
-        report = backfill(settings, source=source, since=since, options=options, progress=progress)
-    except (SourceError, FetchError) as exc:
-        print(f"fetch: {exc}", file=sys.stderr)
-        return 2
-    print(report.render())
-    if report.ok:
-        mark_refreshed(settings.content_dir)
-    return report.exit_code
+    return report_run(
+        settings,
+        lambda: backfill(settings, source=source, since=since, options=options, progress=progress),
+    )

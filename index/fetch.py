@@ -811,6 +811,31 @@ class _Run:
         return article, _validators(resp.headers)
 
 
+@contextlib.contextmanager
+def fetch_session(
+    settings: IndexSettings,
+    source: str | None,
+    since: dt.date | None,
+    client: httpx.Client | None,
+    sources_file: Path | None,
+    options: FetchOptions,
+    state_path: Path,
+) -> Iterator[tuple[list[Source], _Run, FetchState]]:
+    """What a fetch or a backfill runs in: the chosen sources, under the one lock of runs that
+    write ``content/``, with the polite client and the run's state (saved however it ends)."""
+    sources = load_sources(sources_file or Path(settings.content_dir) / SOURCES_FILE)
+    chosen = [select_source(sources, source)] if source else [s for s in sources if s.enabled]
+    with _run_lock(fetch_state_path(settings)), contextlib.ExitStack() as stack:
+        if client is None:
+            client = stack.enter_context(httpx.Client(http2=False))
+        state = FetchState.load(state_path)
+        http = PoliteClient(client, options, allow_private=settings.fetch_allow_private_addresses)
+        try:
+            yield chosen, _Run(settings, http, state, options, since), state
+        finally:
+            state.save()
+
+
 def fetch_all(
     settings: IndexSettings,
     *,
@@ -825,30 +850,36 @@ def fetch_all(
     Raises :class:`SourceError` for a bad sources file or an unknown name, and
     :class:`FetchError` when another fetch is running; everything else is in the report.
     """
-    options = options or FetchOptions()
-    sources = load_sources(sources_file or Path(settings.content_dir) / SOURCES_FILE)
-    chosen = [select_source(sources, source)] if source else [s for s in sources if s.enabled]
-    state_path = fetch_state_path(settings)
     report = FetchReport()
-    with _run_lock(state_path), contextlib.ExitStack() as stack:
-        if client is None:
-            client = stack.enter_context(httpx.Client(http2=False))
-        state = FetchState.load(state_path)
-        http = PoliteClient(client, options, allow_private=settings.fetch_allow_private_addresses)
-        run = _Run(settings, http, state, options, since)
-        try:
-            for src in chosen:
-                try:
-                    report.sources.append(run.source(src))
-                except Exception as exc:  # isolate sources from each other, even on a bug
-                    log.exception("unexpected error on source %s", src.name)
-                    failed = SourceReport(name=src.name, feed=src.feed, feed_status="failed")
-                    failed.skipped.append((src.feed, f"unexpected error ({exc!r})"))
-                    report.sources.append(failed)
-                state.save()
-        finally:
+    session = fetch_session(
+        settings, source, since, client, sources_file, options or FetchOptions(),
+        fetch_state_path(settings),
+    )  # fmt: skip
+    with session as (chosen, run, state):
+        for src in chosen:
+            try:
+                report.sources.append(run.source(src))
+            except Exception as exc:  # isolate sources from each other, even on a bug
+                log.exception("unexpected error on source %s", src.name)
+                failed = SourceReport(name=src.name, feed=src.feed, feed_status="failed")
+                failed.skipped.append((src.feed, f"unexpected error ({exc!r})"))
+                report.sources.append(failed)
             state.save()
     return report
+
+
+def report_run(settings: IndexSettings, run: Callable[[], FetchReport]) -> int:
+    """A fetch or backfill from the command line: print its report and note the refresh; 0
+    unless nothing could be fetched (1), 2 on bad usage (a bad sources file, a fetch running)."""
+    try:
+        report = run()
+    except (SourceError, FetchError) as exc:
+        print(f"fetch: {exc}", file=sys.stderr)
+        return 2
+    print(report.render())
+    if report.ok:
+        mark_refreshed(settings.content_dir)
+    return report.exit_code
 
 
 def main_fetch(
@@ -859,14 +890,8 @@ def main_fetch(
     delay: float | None = None,
     max_pages: int | None = None,
 ) -> int:
-    """CLI entry: print the report; 0 unless nothing could be fetched (1), 2 on bad usage."""
+    """CLI entry of ``fetch``: see :func:`report_run`."""
     options = fetch_options(settings, delay=delay, max_pages=max_pages)
-    try:
-        report = fetch_all(settings, source=source, since=since, options=options)
-    except (SourceError, FetchError) as exc:
-        print(f"fetch: {exc}", file=sys.stderr)
-        return 2
-    print(report.render())
-    if report.ok:
-        mark_refreshed(settings.content_dir)
-    return report.exit_code
+    return report_run(
+        settings, lambda: fetch_all(settings, source=source, since=since, options=options)
+    )
