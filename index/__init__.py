@@ -103,7 +103,6 @@ __all__ = [
     "sentence_units",
     "update",
 ]
-assert set(__all__) == set(_EXPORTS)
 
 
 def __getattr__(name: str) -> Any:

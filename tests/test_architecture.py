@@ -54,3 +54,12 @@ def test_a_forbidden_import_breaks_a_contract(
     result = lint(root)
     assert result.returncode != 0
     assert broken in result.stdout
+
+
+def test_every_public_name_resolves() -> None:
+    """index/__init__.py's lazy exports: each name in __all__ loads, and nothing else is."""
+    import index
+
+    assert set(index.__all__) == set(index._EXPORTS)
+    for name in index.__all__:
+        assert getattr(index, name) is not None, name
