@@ -7,7 +7,7 @@ folders, so every passage is embedded. The model is loaded before timing (proces
 model load are excluded, and reported apart). Then one new article (generated text, 10
 paragraphs) is added and the incremental build timed, plus the engine's switch to it.
 Passages/s counts passages, but the time includes embedding every passage's sentences
-(index/sentences.py), reported apart.
+(index/retrieval/sentences.py), reported apart.
 ``--size 100k`` runs bench/scale.py, which times adding one article to a 100k-passage index.
 """
 

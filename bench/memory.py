@@ -42,7 +42,7 @@ import bm25s; step("bm25s")
 import onnxruntime; step("onnxruntime")
 import tokenizers; step("tokenizers")
 import telegram.ext, httpx; step("python-telegram-bot, httpx")
-import bot.app, bot.terminal, index.search; step("the bot's and the engine's own modules")
+import bot.app, bot.terminal, index.retrieval.engine; step("the bot's and the engine's own modules")
 from index import Embedder, Engine, IndexSettings
 settings = IndexSettings()
 embedder = Embedder(settings)

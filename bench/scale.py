@@ -53,7 +53,7 @@ from index import (
     sentence_units,
 )
 
-PARAGRAPHS = 10  # per generated article: one passage each (~400 chars, see index/chunk.py)
+PARAGRAPHS = 10  # per generated article: one passage each (~400 chars, see index/corpus/chunk.py)
 SENTENCE_CHUNK = 10_000  # passages whose synthetic sentence vectors are made and cached at once
 
 

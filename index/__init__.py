@@ -20,10 +20,10 @@ from typing import TYPE_CHECKING, Any
 
 _EXPORTS: dict[str, str] = {
     # reading
-    "Engine": "index.search",
-    "IndexInfo": "index.search",
-    "CANDIDATES": "index.search",
-    "latest_articles": "index.dates",
+    "Engine": "index.retrieval.engine",
+    "IndexInfo": "index.retrieval.engine",
+    "CANDIDATES": "index.retrieval.engine",
+    "latest_articles": "index.retrieval.dates",
     "Answer": "index.types",
     "Article": "index.types",
     "ArticleInfo": "index.types",
@@ -34,34 +34,34 @@ _EXPORTS: dict[str, str] = {
     "update": "index.lifecycle",
     "UpdateReport": "index.lifecycle",
     "Fetcher": "index.lifecycle",
-    "build_index": "index.build",
-    "BuildReport": "index.build",
-    "passage_context": "index.build",
-    "fetch_all": "index.fetch",
-    "FetchReport": "index.fetch",
-    "load_corpus": "index.corpus",
-    "save_article": "index.corpus",
-    "articles_dir": "index.corpus",
-    "chunk_article": "index.chunk",
-    "sentence_units": "index.sentences",
+    "build_index": "index.build.pipeline",
+    "BuildReport": "index.build.pipeline",
+    "passage_context": "index.build.pipeline",
+    "fetch_all": "index.corpus.fetch",
+    "FetchReport": "index.corpus.fetch",
+    "load_corpus": "index.corpus.folder",
+    "save_article": "index.corpus.folder",
+    "articles_dir": "index.corpus.folder",
+    "chunk_article": "index.corpus.chunk",
+    "sentence_units": "index.retrieval.sentences",
     # models
-    "Embedder": "index.embed",
-    "EmbeddingCache": "index.embed",
-    "ModelError": "index.embed",
-    "model_id_for": "index.embed",
+    "Embedder": "index.models.embed",
+    "EmbeddingCache": "index.models.embed",
+    "ModelError": "index.models.embed",
+    "model_id_for": "index.models.embed",
     # storage
-    "IndexUnavailable": "index.store",
-    "IndexDamaged": "index.store",
-    "open_version": "index.store",
-    "intact_older_versions": "index.store",
+    "IndexUnavailable": "index.storage.versions",
+    "IndexDamaged": "index.storage.versions",
+    "open_version": "index.storage.versions",
+    "intact_older_versions": "index.storage.versions",
     # evaluation
-    "evaluate": "index.evaluate",
-    "load_jsonl": "index.evaluate",
-    "EvalReport": "index.evaluate",
+    "evaluate": "index.quality.evaluate",
+    "load_jsonl": "index.quality.evaluate",
+    "EvalReport": "index.quality.evaluate",
     # settings and text
     "IndexSettings": "index.config",
     "clean_text": "index.clean",
-    "detect_lang": "index.text",
+    "detect_lang": "index.language",
 }
 
 __all__ = [
@@ -119,18 +119,23 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # for type checkers and readers: what each name is
-    from index.build import BuildReport, build_index, passage_context
-    from index.chunk import chunk_article
+    from index.build.pipeline import BuildReport, build_index, passage_context
     from index.clean import clean_text
     from index.config import IndexSettings
-    from index.corpus import articles_dir, load_corpus, save_article
-    from index.dates import latest_articles
-    from index.embed import Embedder, EmbeddingCache, ModelError, model_id_for
-    from index.evaluate import EvalReport, evaluate, load_jsonl
-    from index.fetch import FetchReport, fetch_all
+    from index.corpus.chunk import chunk_article
+    from index.corpus.fetch import FetchReport, fetch_all
+    from index.corpus.folder import articles_dir, load_corpus, save_article
+    from index.language import detect_lang
     from index.lifecycle import Fetcher, UpdateReport, open_engine, rebuild, update
-    from index.search import CANDIDATES, Engine, IndexInfo
-    from index.sentences import sentence_units
-    from index.store import IndexDamaged, IndexUnavailable, intact_older_versions, open_version
-    from index.text import detect_lang
+    from index.models.embed import Embedder, EmbeddingCache, ModelError, model_id_for
+    from index.quality.evaluate import EvalReport, evaluate, load_jsonl
+    from index.retrieval.dates import latest_articles
+    from index.retrieval.engine import CANDIDATES, Engine, IndexInfo
+    from index.retrieval.sentences import sentence_units
+    from index.storage.versions import (
+        IndexDamaged,
+        IndexUnavailable,
+        intact_older_versions,
+        open_version,
+    )
     from index.types import Answer, Article, ArticleInfo, Result

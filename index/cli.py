@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from index.config import IndexSettings
 
 if TYPE_CHECKING:
-    from index.fetch import FetchReport
+    from index.corpus.fetch import FetchReport
 
 
 def _settings(args: argparse.Namespace) -> IndexSettings:
@@ -27,8 +27,8 @@ def _settings(args: argparse.Namespace) -> IndexSettings:
 
 
 def cmd_import_seeds(args: argparse.Namespace) -> int:
-    from index.corpus import save_article
-    from index.importers.seeds import import_seed_file
+    from index.corpus.folder import save_article
+    from index.corpus.importers.seeds import import_seed_file
 
     settings = _settings(args)
     folder = Path(args.dir)
@@ -57,8 +57,8 @@ def cmd_import_seeds(args: argparse.Namespace) -> int:
 
 def cmd_import(args: argparse.Namespace) -> int:
     """Import hand-written Markdown files or saved HTML pages into content/."""
-    from index.article import ArticleError, read_article
-    from index.corpus import save_article
+    from index.corpus.article import ArticleError, read_article
+    from index.corpus.folder import save_article
 
     settings = _settings(args)
     failed = 0
@@ -66,7 +66,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         path = Path(name)
         try:
             if path.suffix.lower() in (".html", ".htm"):
-                from index.importers.html import article_from_html
+                from index.corpus.importers.html import article_from_html
 
                 if not args.url:
                     raise ArticleError(f"{path}: --url is needed for an HTML page")
@@ -84,7 +84,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    from index.build import build_index
+    from index.build.pipeline import build_index
 
     report = build_index(_settings(args), force=args.force, progress=not args.quiet)
     print(report.summary())
@@ -92,7 +92,7 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 
 def _render_answer(answer) -> str:
-    from index.texts import NOTHING_FOUND
+    from index.messages import NOTHING_FOUND
 
     if not answer.answered:
         return NOTHING_FOUND
@@ -132,8 +132,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from index.evaluate import TABLE_HEAD, EvalReport, ablation, evaluate, load_jsonl
     from index.lifecycle import open_engine
+    from index.quality.evaluate import TABLE_HEAD, EvalReport, ablation, evaluate, load_jsonl
 
     engine = open_engine(_settings(args))
     sets = [(Path(f).name, load_jsonl(Path(f)), []) for f in args.files]
@@ -178,9 +178,9 @@ DEFAULT_EVAL = Path("../shared/eval")
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
-    from index.calibrate import calibrate, summary
     from index.lifecycle import open_engine
-    from index.relevance import model_path
+    from index.quality.calibrate import calibrate, summary
+    from index.retrieval.relevance import model_path
 
     files = [Path(f) for f in args.files] or [
         DEFAULT_EVAL / "dev.jsonl",
@@ -209,7 +209,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
 def cmd_model(args: argparse.Namespace) -> int:
     if args.action == "import-e5":
-        from index.e5convert import DEFAULT_E5_DIR, convert_e5
+        from index.models.e5convert import DEFAULT_E5_DIR, convert_e5
 
         started = dt.datetime.now()
         out = convert_e5(Path(args.out) if args.out else DEFAULT_E5_DIR, force=args.force)
@@ -219,7 +219,7 @@ def cmd_model(args: argparse.Namespace) -> int:
         )
         return 0
     if args.action == "export-onnx":
-        from index.onnx_export import export_onnx
+        from index.models.onnx_export import export_onnx
 
         out = export_onnx(_settings(args), force=args.force)
         print(f"ONNX int8 model written: {out}")
@@ -235,11 +235,11 @@ def _date(value: str) -> dt.date:
 
 
 def cmd_fetch(args: argparse.Namespace) -> int:
-    from index.fetch import main_fetch
+    from index.corpus.fetch import main_fetch
 
     limits = {"delay": args.delay, "max_pages": args.max_pages}
     if args.backfill:
-        from index.backfill import main_backfill
+        from index.corpus.backfill import main_backfill
 
         settings = _settings(args)
         return main_backfill(settings, args.source, args.since, progress=not args.quiet, **limits)
@@ -248,7 +248,7 @@ def cmd_fetch(args: argparse.Namespace) -> int:
 
 def _fetcher(args: argparse.Namespace) -> Callable[[IndexSettings], FetchReport]:
     """What ``update`` fetches with: the feeds, or with ``--backfill`` the whole archive."""
-    from index.fetch import fetch_all, fetch_options
+    from index.corpus.fetch import fetch_all, fetch_options
 
     if not args.backfill:
         return lambda s: fetch_all(
@@ -257,7 +257,7 @@ def _fetcher(args: argparse.Namespace) -> Callable[[IndexSettings], FetchReport]
             since=args.since,
             options=fetch_options(s, delay=args.delay, max_pages=args.max_pages),
         )
-    from index.backfill import DEFAULT_MAX_PAGES, backfill
+    from index.corpus.backfill import DEFAULT_MAX_PAGES, backfill
 
     return lambda s: backfill(
         s,
@@ -272,7 +272,7 @@ def _fetcher(args: argparse.Namespace) -> Callable[[IndexSettings], FetchReport]
 
 def cmd_update(args: argparse.Namespace) -> int:
     """The same update as the bot's /update: fetch, then build (no engine to switch here)."""
-    from index.fetch import FetchError, SourceError
+    from index.corpus.fetch import FetchError, SourceError
     from index.lifecycle import update
 
     settings = _settings(args)
@@ -362,8 +362,8 @@ def main(argv: list[str] | None = None) -> int:
         p.set_defaults(func=func)
 
     args = parser.parse_args(argv)
-    from index.embed import ModelError
-    from index.store import IndexUnavailable
+    from index.models.embed import ModelError
+    from index.storage.versions import IndexUnavailable
 
     try:
         return int(args.func(args) or 0)

@@ -12,14 +12,14 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from index.build import BuildReport, build_index
+from index.build.pipeline import BuildReport, build_index
 from index.config import IndexSettings
-from index.corpus import mark_refreshed
-from index.embed import Embedder
-from index.fetch import FetchReport, fetch_all
-from index.rerank import Reranker
-from index.search import Engine
-from index.store import IndexUnavailable
+from index.corpus.fetch import FetchReport, fetch_all
+from index.corpus.folder import mark_refreshed
+from index.models.embed import Embedder
+from index.retrieval.engine import Engine
+from index.retrieval.rerank import Reranker
+from index.storage.versions import IndexUnavailable
 
 log = logging.getLogger(__name__)
 

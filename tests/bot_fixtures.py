@@ -166,8 +166,8 @@ def add_article(content_dir: Path) -> str:
     """Save one new article (what a fetch would bring); returns its id."""
     import datetime as dt
 
-    from index.article import article_id
-    from index.corpus import save_article
+    from index.corpus.article import article_id
+    from index.corpus.folder import save_article
     from index.types import Article
 
     url = "https://example.org/2024/05/02/capteurs-sonores-montpellier/"

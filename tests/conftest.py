@@ -49,7 +49,7 @@ def index_settings(tmp_path_factory: pytest.TempPathFactory):
 
 @pytest.fixture(scope="session")
 def embedder(index_settings):
-    from index.embed import Embedder
+    from index.models.embed import Embedder
 
     return Embedder(index_settings)
 
@@ -69,9 +69,9 @@ def e5_deployment(tmp_path_factory: pytest.TempPathFactory) -> Path:
     vocabulary (~45 s, once a session). Tests of the default serving path use it, so none of
     them skips on a fresh machine."""
     from index.config import IndexSettings
-    from index.e5convert import convert_e5
-    from index.embed import E5_DIR
-    from index.onnx_export import export_onnx
+    from index.models.e5convert import convert_e5
+    from index.models.embed import E5_DIR
+    from index.models.onnx_export import export_onnx
 
     root = tmp_path_factory.mktemp("deployment")
     model = convert_e5(root / E5_DIR)

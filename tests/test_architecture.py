@@ -40,9 +40,17 @@ def test_the_layers_hold(tmp_path: Path) -> None:
     ("module", "line", "broken"),
     [
         # a bot module reaching into the engine's internals
-        ("bot/render.py", "from index.search import Engine", "bot.render -> index.search"),
+        (
+            "bot/render.py",
+            "from index.retrieval.engine import Engine",
+            "bot.render -> index.retrieval.engine",
+        ),
         # the reading side importing the builder
-        ("index/search.py", "from index.build import build_index", "index.search -> index.build"),
+        (
+            "index/retrieval/engine.py",
+            "from index.build.pipeline import build_index",
+            "index.retrieval.engine -> index.build.pipeline",
+        ),
     ],
 )
 def test_a_forbidden_import_breaks_a_contract(

@@ -20,12 +20,12 @@ from urllib.parse import urlsplit
 import pytest
 import wpsite
 
-from index.article import read_article
-from index.backfill import backfill, backfill_state_path
 from index.config import IndexSettings
-from index.corpus import articles_dir
-from index.fetch import FetchOptions, SourceError, load_sources
-from index.sitemap import SitemapError, parse_sitemap
+from index.corpus.article import read_article
+from index.corpus.backfill import backfill, backfill_state_path
+from index.corpus.fetch import FetchOptions, SourceError, load_sources
+from index.corpus.folder import articles_dir
+from index.corpus.sitemap import SitemapError, parse_sitemap
 
 ROOT = Path(__file__).resolve().parents[1]
 OPTIONS = FetchOptions(

@@ -8,11 +8,11 @@ from urllib.parse import unquote
 
 import pytest
 
-from index.article import ArticleError, read_article, slugify
-from index.chunk import chunk_article
-from index.corpus import load_corpus, save_article
-from index.importers.seeds import import_seed_file
-from index.quote import text_fragment_url
+from index.corpus.article import ArticleError, read_article, slugify
+from index.corpus.chunk import chunk_article
+from index.corpus.folder import load_corpus, save_article
+from index.corpus.importers.seeds import import_seed_file
+from index.retrieval.quote import text_fragment_url
 from index.types import Article
 
 REPO = Path(__file__).resolve().parents[1]

@@ -1,5 +1,5 @@
 """Answers that know their dates: reposted paragraphs quoted once, years and "latest" honoured,
-the newer article first among equals (index/dates.py), on a real index."""
+the newer article first among equals (index/retrieval/dates.py), on a real index."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from bot.terminal import TerminalChat
-from index.build import build_index
+from index.build.pipeline import build_index
 from index.config import IndexSettings
-from index.dates import DateWish, date_wish, fold_repeats, latest_articles, prefer_dates
-from index.search import Engine
+from index.retrieval.dates import DateWish, date_wish, fold_repeats, latest_articles, prefer_dates
+from index.retrieval.engine import Engine
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index.e5convert import (
+from index.models.e5convert import (
     CONVERTER_VERSION,
     REQUIRED_FILES,
     STAMP_NAME,
@@ -441,7 +441,7 @@ def test_retrieval_quality_with_the_converted_model(converted: Path, tmp_path: P
 
     from index import open_engine
     from index.config import IndexSettings
-    from index.evaluate import evaluate, load_jsonl
+    from index.quality.evaluate import evaluate, load_jsonl
 
     repo = Path(__file__).resolve().parents[1]
     dev = repo.parent / "shared" / "eval"
@@ -477,9 +477,9 @@ def test_default_serving_path_e5_onnx_int8(
 
     from index import open_engine
     from index.config import IndexSettings
-    from index.embed import E5_DIR, Embedder
-    from index.evaluate import evaluate, load_jsonl
-    from index.onnx_export import export_onnx
+    from index.models.embed import E5_DIR, Embedder
+    from index.models.onnx_export import export_onnx
+    from index.quality.evaluate import evaluate, load_jsonl
 
     repo = Path(__file__).resolve().parents[1]
     root = e5_deployment  # laid out like a checkout: data/models/multilingual-e5-small

@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 
 from index import open_engine
-from index.build import build_index
+from index.build.pipeline import build_index
 from index.config import IndexSettings
-from index.corpus import save_article
-from index.embed import Embedder
-from index.search import Engine
-from index.store import IndexUnavailable, current_version, open_version
+from index.corpus.folder import save_article
+from index.models.embed import Embedder
+from index.retrieval.engine import Engine
+from index.storage.versions import IndexUnavailable, current_version, open_version
 from index.types import Article
 
 REPO = Path(__file__).resolve().parents[1]
@@ -89,7 +89,7 @@ def test_incremental_build_embeds_only_new_passages(tmp_path, embedder, index_se
         body="La ville installe des capteurs sonores dans le quartier de l’Écusson.\n\n"
              "Ces micros détectent les cris et alertent la police municipale en temps réel.",
     )
-    from index.article import article_id
+    from index.corpus.article import article_id
 
     article = Article(**{**article.__dict__, "id": article_id(article.url)})
     assert save_article(content, article) == "added"
@@ -176,7 +176,7 @@ def test_ask_json_cli_reads_stdin_lines(index_settings, engine):
 
 @pytest.mark.skipif(not SHARED_EVAL.is_dir(), reason="../shared/eval is not present")
 def test_retrieval_quality_does_not_regress(engine):
-    from index.evaluate import evaluate, load_jsonl
+    from index.quality.evaluate import evaluate, load_jsonl
 
     report = evaluate(engine, load_jsonl(SHARED_EVAL / "dev.jsonl"),
                       load_jsonl(SHARED_EVAL / "dev_ood.jsonl"))
@@ -190,7 +190,7 @@ def test_retrieval_quality_does_not_regress(engine):
 
 
 def test_heldout_quality_does_not_regress(engine):
-    from index.evaluate import evaluate, load_jsonl
+    from index.quality.evaluate import evaluate, load_jsonl
 
     report = evaluate(engine, load_jsonl(REPO / "tests/eval/heldout.jsonl"),
                       load_jsonl(REPO / "tests/eval/heldout_ood.jsonl"))
@@ -234,7 +234,7 @@ def _swap_letters(text: str) -> str:
 
 
 def test_sloppy_typing_finds_the_same_passages(engine):
-    from index.evaluate import load_jsonl
+    from index.quality.evaluate import load_jsonl
 
     questions = [q["q"] for q in load_jsonl(REPO / "tests/eval/heldout.jsonl")][:28]  # French
     same = typo_same = answered = 0
@@ -256,7 +256,7 @@ def test_sloppy_typing_finds_the_same_passages(engine):
 
 def test_everyday_off_topic_questions_are_refused(engine):
     """Sport, weather, prices, celebrities... sharing a word with the corpus: no quote."""
-    from index.evaluate import evaluate, load_jsonl
+    from index.quality.evaluate import evaluate, load_jsonl
 
     report = evaluate(engine, [], load_jsonl(REPO / "tests/eval/offtopic_ood.jsonl"))
     # MiniLM with PyTorch (README): 29/38 refused (e5: 31/38).
@@ -266,7 +266,7 @@ def test_everyday_off_topic_questions_are_refused(engine):
 
 @pytest.mark.skipif(not SHARED_EVAL.is_dir(), reason="../shared/eval is not present")
 def test_dev_more_quality_does_not_regress(engine):
-    from index.evaluate import evaluate, load_jsonl
+    from index.quality.evaluate import evaluate, load_jsonl
 
     report = evaluate(engine, load_jsonl(SHARED_EVAL / "dev_more.jsonl"),
                       load_jsonl(SHARED_EVAL / "dev_more_ood.jsonl"))  # fmt: skip

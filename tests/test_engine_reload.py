@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-import index.search
+import index.retrieval.engine
 from index import open_engine
-from index.build import build_index
+from index.build.pipeline import build_index
 from index.config import IndexSettings
 
 SLOW_LOAD = 2.0
@@ -27,7 +27,7 @@ def test_a_search_during_a_slow_reload_does_not_wait_for_it(
     second = build_index(settings, embedder, force=True, progress=False)
     assert second.version != first.version
 
-    real_load = index.search.load_snapshot
+    real_load = index.retrieval.engine.load_snapshot
     loading = threading.Event()
 
     def slow_load(*args: Any, **kwargs: Any) -> Any:
@@ -36,7 +36,7 @@ def test_a_search_during_a_slow_reload_does_not_wait_for_it(
         time.sleep(SLOW_LOAD)
         return real_load(*args, **kwargs)
 
-    monkeypatch.setattr(index.search, "load_snapshot", slow_load)
+    monkeypatch.setattr(index.retrieval.engine, "load_snapshot", slow_load)
     switched: list[bool] = []
     reload = threading.Thread(target=lambda: switched.append(engine.reload_if_changed()))
     reload.start()

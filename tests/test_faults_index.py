@@ -16,11 +16,11 @@ from bot_fixtures import run_terminal_bot
 from test_incremental import _article
 
 from index import open_engine
-from index.build import build_index
+from index.build.pipeline import build_index
 from index.config import IndexSettings
-from index.corpus import articles_dir, save_article
-from index.search import Engine
-from index.store import IndexDamaged, current_version, open_version
+from index.corpus.folder import articles_dir, save_article
+from index.retrieval.engine import Engine
+from index.storage.versions import IndexDamaged, current_version, open_version
 from index.types import Article
 
 QUESTION = "Que détectent les capteurs sonores à Montpellier ?"
@@ -265,7 +265,7 @@ def test_import_refuses_hostile_front_matter(tmp_path: Path) -> None:
     import sys
     import time
 
-    from index.article import ArticleError
+    from index.corpus.article import ArticleError
 
     REPO = Path(__file__).resolve().parents[1]
     outside = tmp_path / "outside"
@@ -315,7 +315,7 @@ def test_corrupt_embedding_cache_is_discarded_and_the_build_succeeds(
     settings = IndexSettings(content_dir=content, index_dir=tmp_path / "index",
                              cache_dir=tmp_path / "cache", embedding_model="minilm",
                              embedding_backend=index_settings.embedding_backend)  # fmt: skip
-    from index.embed import Embedder
+    from index.models.embed import Embedder
 
     fresh = Embedder.__new__(Embedder)  # the session's model, its own cache
     fresh.__dict__.update({**embedder.__dict__, "settings": settings, "_cache": None})
@@ -536,7 +536,7 @@ def test_a_build_killed_while_embedding_keeps_what_it_embedded(
         if proc.poll() is None:
             proc.kill()
     kept = _cached_vectors(settings.cache_dir)
-    from index.embed import Embedder
+    from index.models.embed import Embedder
 
     report = build_index(
         settings, Embedder(settings), progress=False

@@ -13,10 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from index.article import read_article
 from index.config import IndexSettings
-from index.corpus import articles_dir, load_corpus
-from index.fetch import (
+from index.corpus.article import read_article
+from index.corpus.fetch import (
     FetchError,
     FetchOptions,
     FetchState,
@@ -27,6 +26,7 @@ from index.fetch import (
     load_sources,
     main_fetch,
 )
+from index.corpus.folder import articles_dir, load_corpus
 
 FIXTURES = Path(__file__).parent / "webfixtures"
 
@@ -521,21 +521,21 @@ def test_edited_post_with_same_pubdate_is_refetched(site: Site, settings: IndexS
 
 def test_unexpected_error_on_one_entry_spares_the_others(
         site: Site, settings: IndexSettings, monkeypatch: pytest.MonkeyPatch) -> None:
-    import index.fetch
+    import index.corpus.fetch
 
-    real = index.fetch.save_article
+    real = index.corpus.fetch.save_article
 
     def flaky_save(content_dir: Path, article):  # type: ignore[no-untyped-def]
         if "marseille" in article.url:
             raise OSError(28, "No space left on device")
         return real(content_dir, article)
 
-    monkeypatch.setattr(index.fetch, "save_article", flaky_save)
+    monkeypatch.setattr(index.corpus.fetch, "save_article", flaky_save)
     standard_site(site)
     write_sources(settings, site, SOURCES[0])
     report = run(settings)
     assert report.added == 2
     assert report.skipped == [(site.base + MARSEILLE,
                                "unexpected error (OSError: [Errno 28] No space left on device)")]
-    monkeypatch.setattr(index.fetch, "save_article", real)
+    monkeypatch.setattr(index.corpus.fetch, "save_article", real)
     assert run(settings).added == 1  # not marked done: retried next run

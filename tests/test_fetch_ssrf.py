@@ -17,8 +17,8 @@ import pytest
 from test_fetch import OPTIONS, QuietServer, Route, Site, _handler, fault_feed
 
 from index.config import IndexSettings
-from index.fetch import fetch_all
-from index.urlguard import URLRefused, address_refusal, check_url
+from index.corpus.fetch import fetch_all
+from index.corpus.urlguard import URLRefused, address_refusal, check_url
 
 PUBLIC = "93.184.215.14"
 _real_getaddrinfo = socket.getaddrinfo

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from index.importers.feed import (
+from index.corpus.importers.feed import (
     FeedError,
     article_from_entry,
     has_full_content,
     parse_feed,
 )
-from index.importers.html import (
+from index.corpus.importers.html import (
     ExtractionError,
     article_from_html,
     decode_html,

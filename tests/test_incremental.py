@@ -10,14 +10,14 @@ from pathlib import Path
 
 import pytest
 
-import index.build as build_module
+import index.build.pipeline as build_module
 from index import open_engine
-from index.article import article_id
-from index.build import build_index
+from index.build.pipeline import build_index
 from index.config import IndexSettings
-from index.corpus import articles_dir, save_article
-from index.search import Engine
-from index.store import current_version, open_version
+from index.corpus.article import article_id
+from index.corpus.folder import articles_dir, save_article
+from index.retrieval.engine import Engine
+from index.storage.versions import current_version, open_version
 from index.types import Article
 
 QUESTIONS = [
@@ -162,7 +162,7 @@ def test_approximate_index_keeps_its_centroids_when_an_article_is_added(
     """Past ANN_THRESHOLD the version carries IVF centroids: trained by the first build,
     carried over by an incremental one (no list changes), and the engine answers from it as
     it does from the exact scan."""
-    from index.vector import IVF_CENTROIDS
+    from index.retrieval.vector import IVF_CENTROIDS
 
     ivf = _settings(corpus, tmp_path / "ivf", index_settings, ann_threshold=50)
     exact = _settings(corpus, tmp_path / "exact", index_settings)
@@ -193,7 +193,7 @@ def test_row_store_reads_runs_across_segments() -> None:
     long runs, one gather for many short ones; the same rows either way."""
     import numpy as np
 
-    from index.segments import RowStore
+    from index.storage.segments import RowStore
 
     rng = np.random.default_rng(1)
     a, b = rng.random((50, 3)), rng.random((70, 3))

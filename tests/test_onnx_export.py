@@ -42,8 +42,8 @@ SENTENCES = [
 def exported(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """(repository-like root, int8 file) with MiniLM exported once."""
     from index.config import IndexSettings
-    from index.embed import MINILM_DIR
-    from index.onnx_export import export_onnx
+    from index.models.embed import MINILM_DIR
+    from index.models.onnx_export import export_onnx
 
     root = tmp_path_factory.mktemp("onnx")
     target = export_onnx(IndexSettings(), "minilm", out_dir=root / MINILM_DIR)
@@ -52,8 +52,8 @@ def exported(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 def test_export_layout_and_idempotence(exported: tuple[Path, Path]) -> None:
     from index.config import IndexSettings
-    from index.embed import MINILM_DIR, ONNX_INT8_FILE, resolve_model
-    from index.onnx_export import export_onnx
+    from index.models.embed import MINILM_DIR, ONNX_INT8_FILE, resolve_model
+    from index.models.onnx_export import export_onnx
 
     root, target = exported
     assert target == root / MINILM_DIR / ONNX_INT8_FILE
@@ -69,7 +69,7 @@ def test_export_layout_and_idempotence(exported: tuple[Path, Path]) -> None:
 
 def test_int8_embeddings_match_torch(exported: tuple[Path, Path]) -> None:
     from index.config import IndexSettings
-    from index.embed import Embedder, resolve_model
+    from index.models.embed import Embedder, resolve_model
 
     root, _ = exported
     folder = str(resolve_model("minilm", root=root).path)
@@ -89,7 +89,7 @@ def test_int8_embeddings_match_torch(exported: tuple[Path, Path]) -> None:
 
 def test_onnx_backend_needs_an_export(tmp_path: Path) -> None:
     from index.config import IndexSettings
-    from index.embed import Embedder, ModelError, minilm_path
+    from index.models.embed import Embedder, ModelError, minilm_path
 
     folder = tmp_path / "plain"
     shutil.copytree(minilm_path(), folder, ignore=shutil.ignore_patterns("onnx"))
@@ -100,7 +100,7 @@ def test_onnx_backend_needs_an_export(tmp_path: Path) -> None:
 def test_engine_end_to_end_with_onnx(exported: tuple[Path, Path], tmp_path: Path) -> None:
     from index import open_engine
     from index.config import IndexSettings
-    from index.embed import Embedder, resolve_model
+    from index.models.embed import Embedder, resolve_model
 
     root, _ = exported
     content = tmp_path / "content"
@@ -126,7 +126,7 @@ def test_torch_free_encoder_matches_sentence_transformers_onnx(
     """The engine's own ONNX encoder (no torch) gives sentence-transformers' ONNX vectors."""
     from sentence_transformers import SentenceTransformer
 
-    from index.embed import ONNX_INT8_FILE, OnnxEncoder
+    from index.models.embed import ONNX_INT8_FILE, OnnxEncoder
 
     folder = exported[1].parent.parent
     assert OnnxEncoder.supports(folder)
@@ -144,7 +144,7 @@ def test_build_encoding_gives_the_serving_vectors_bit_for_bit(
     """Builds embed in parallel, with int8 weights where the CPU makes them exact (VNNI): the
     vectors are those of one text at a time on the serving session, bit for bit, so cached
     vectors and query vectors never mix two numerics."""
-    from index.embed import ONNX_INT8_FILE, OnnxEncoder, cpu_has_vnni
+    from index.models.embed import ONNX_INT8_FILE, OnnxEncoder, cpu_has_vnni
 
     enc = OnnxEncoder(exported[1].parent.parent, ONNX_INT8_FILE)
     texts = [f"{i}. {s}" for i, s in enumerate(SENTENCES * 4)] + ["", "x" * 3000]
@@ -161,7 +161,7 @@ def test_build_encoding_gives_the_serving_vectors_bit_for_bit(
 def test_single_threaded_serving_gives_the_same_vectors(exported: tuple[Path, Path]) -> None:
     """A single-threaded serving session (the engine's default) embeds queries and builds
     with int8 weights where exact: the vectors of the multi-threaded session, bit for bit."""
-    from index.embed import ONNX_INT8_FILE, OnnxEncoder, cpu_has_vnni
+    from index.models.embed import ONNX_INT8_FILE, OnnxEncoder, cpu_has_vnni
 
     folder = exported[1].parent.parent
     pooled = OnnxEncoder(folder, ONNX_INT8_FILE)
@@ -183,7 +183,8 @@ def test_onnx_engine_process_never_imports_torch(exported: tuple[Path, Path]) ->
 
     root, _ = exported
     code = (
-        "import sys, pathlib; from index.config import IndexSettings; from index.embed import "
+        "import sys, pathlib; from index.config import IndexSettings; "
+        "from index.models.embed import "
         f"Embedder, resolve_model; p = resolve_model('minilm', root=pathlib.Path({str(root)!r}))"
         "; e = Embedder(IndexSettings(embedding_model=p.path, embedding_backend='onnx'))"
         "; v = e.embed_query('caméras'); print(v.shape[0], 'torch' in sys.modules)"
@@ -197,7 +198,7 @@ def test_onnx_engine_process_never_imports_torch(exported: tuple[Path, Path]) ->
 def test_int8_check_is_remembered_per_machine(exported: tuple[Path, Path], tmp_path: Path) -> None:
     """The int8-weight check passed once on this CPU is trusted at the next start (one model
     loaded, not two); a verdict from another machine is not."""
-    from index.embed import ONNX_INT8_FILE, OnnxEncoder, cpu_has_vnni
+    from index.models.embed import ONNX_INT8_FILE, OnnxEncoder, cpu_has_vnni
 
     if not cpu_has_vnni():
         pytest.skip("int8 weights are used only on VNNI CPUs")

@@ -24,8 +24,8 @@ from bot.logs import make_formatter, redact, setup_logging
 from bot.services import KEY
 from bot.settings import BotSettings
 from index import FetchReport, update
-from index.corpus import REFRESHED_FILE, mark_refreshed
-from index.fetch import SourceReport
+from index.corpus.fetch import SourceReport
+from index.corpus.folder import REFRESHED_FILE, mark_refreshed
 
 
 def free_port() -> int:

@@ -14,12 +14,12 @@ hypothesis = pytest.importorskip("hypothesis", reason="pip install -e '.[dev]'")
 from hypothesis import given  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from index.article import ArticleError, parse_markdown  # noqa: E402
-from index.chunk import chunk_article  # noqa: E402
 from index.clean import clean_text  # noqa: E402
-from index.lexical import analyze_query  # noqa: E402
-from index.quote import text_fragment_url  # noqa: E402
-from index.search import MAX_QUERY_CHARS, sanitize  # noqa: E402
+from index.corpus.article import ArticleError, parse_markdown  # noqa: E402
+from index.corpus.chunk import chunk_article  # noqa: E402
+from index.retrieval.engine import MAX_QUERY_CHARS, sanitize  # noqa: E402
+from index.retrieval.lexical import analyze_query  # noqa: E402
+from index.retrieval.quote import text_fragment_url  # noqa: E402
 from index.types import Article  # noqa: E402
 
 # Any code point, lone surrogates and escaped bytes (U+DC80..U+DCFF) mixed in.

@@ -3,7 +3,7 @@ are left as the user typed them."""
 
 from __future__ import annotations
 
-from index.lexical import Vocabulary, analyze_query
+from index.retrieval.lexical import Vocabulary, analyze_query
 
 CORPUS = [
     "Le chercheur a voulu étudier les caméras. Son étude porte sur la reconnaissance faciale.",
@@ -52,7 +52,7 @@ def test_english_words_become_french_terms(engine):
 
 
 def test_answer_type_from_the_question_word():
-    from index.question import answer_type
+    from index.retrieval.question import answer_type
 
     assert answer_type("Combien de caméras pour les JO ?") == "quantity"
     assert answer_type("How many cameras?") == "quantity"
@@ -66,8 +66,8 @@ def test_folding_matches_whole_text_normalisation():
     corpus and on ligatures, combining accents, apostrophes and Greek final sigma."""
     from pathlib import Path
 
-    from index.corpus import load_corpus
-    from index.text import fold, fold_text
+    from index.corpus.folder import load_corpus
+    from index.language import fold, fold_text
 
     content = Path(__file__).resolve().parents[1] / "content"
     texts = [a.title + "\n" + a.body for a in load_corpus(content).articles]

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from index.quote import quote_text, select_quote
-from index.text import terms
+from index.language import terms
+from index.retrieval.quote import quote_text, select_quote
 
 PASSAGE = (
     "## Une fuite majeure : état civil, situation familiale, données médicales\n\n"

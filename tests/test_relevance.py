@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from index.relevance import DECISION_FEATURES, FEATURES, RelevanceModel
+from index.retrieval.relevance import DECISION_FEATURES, FEATURES, RelevanceModel
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_EVAL = REPO.parent / "shared" / "eval"
@@ -18,7 +18,7 @@ pytestmark = pytest.mark.skipif(not SHARED_EVAL.is_dir(), reason="../shared/eval
 
 @pytest.fixture(scope="module")
 def calibration(engine):
-    from index.calibrate import calibrate
+    from index.quality.calibrate import calibrate
 
     return calibrate(engine, [SHARED_EVAL / "dev.jsonl"], [SHARED_EVAL / "dev_ood.jsonl"], folds=3)
 

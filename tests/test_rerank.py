@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 
 from index import open_engine
-from index.embed import minilm_path
-from index.rerank import CrossEncoderReranker
+from index.models.embed import minilm_path
+from index.retrieval.rerank import CrossEncoderReranker
 
 QUESTION = "Quelles villes utilisent la vidéosurveillance algorithmique ?"
 

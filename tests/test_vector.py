@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from index.vector import (
+from index.retrieval.vector import (
     HALF_PRECISION_FROM,
     VectorIndex,
     centroids_fit,

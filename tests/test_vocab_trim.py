@@ -1,4 +1,4 @@
-"""The French + English trimmed vocabulary (index/vocab.py) gives the full model's very token
+"""The French + English trimmed vocabulary (index/models/vocab.py) gives the full model's very token
 ids and vectors on the seed corpus and every eval question, and is a reversible choice.
 
 The converted and exported multilingual-e5-small comes from the session's ``e5_deployment``
@@ -30,7 +30,7 @@ FOREIGN = {
 
 @pytest.fixture(scope="module")
 def e5(e5_deployment: Path) -> Path:
-    from index.embed import E5_DIR
+    from index.models.embed import E5_DIR
 
     return e5_deployment / E5_DIR
 
@@ -38,7 +38,7 @@ def e5(e5_deployment: Path) -> Path:
 @pytest.fixture(scope="module")
 def folder(tmp_path_factory: pytest.TempPathFactory, e5: Path) -> Path:
     """A model folder of links to the real one, holding a fresh trimmed copy."""
-    from index.vocab import write_trimmed
+    from index.models.vocab import write_trimmed
 
     out = tmp_path_factory.mktemp("e5")
     for entry in e5.iterdir():
@@ -52,10 +52,10 @@ def folder(tmp_path_factory: pytest.TempPathFactory, e5: Path) -> Path:
 
 def corpus_texts() -> list[str]:
     """What a build embeds (passages and sentences) and what the evaluation asks, prompted."""
-    from index.build import passage_context
-    from index.chunk import chunk_article
-    from index.corpus import load_corpus
-    from index.sentences import sentence_units
+    from index.build.pipeline import passage_context
+    from index.corpus.chunk import chunk_article
+    from index.corpus.folder import load_corpus
+    from index.retrieval.sentences import sentence_units
 
     texts = []
     for article in load_corpus(REPO / "content").articles:
@@ -72,7 +72,7 @@ def corpus_texts() -> list[str]:
 def test_trimmed_tokenizer_gives_the_same_ids(folder: Path) -> None:
     from tokenizers import Tokenizer
 
-    from index.vocab import TRIMMED_TOKENIZER, kept_ids
+    from index.models.vocab import TRIMMED_TOKENIZER, kept_ids
 
     texts = corpus_texts()
     assert len(texts) > 500 and len(EVAL_FILES) == 7
@@ -86,8 +86,8 @@ def test_trimmed_tokenizer_gives_the_same_ids(folder: Path) -> None:
 
 def test_trimmed_model_gives_the_same_vectors(folder: Path) -> None:
     """Bit for bit, on the longest passages and on eval questions; foreign scripts drift."""
-    from index.embed import OnnxEncoder
-    from index.vocab import TRIMMED_MODEL, TRIMMED_TOKENIZER
+    from index.models.embed import OnnxEncoder
+    from index.models.vocab import TRIMMED_MODEL, TRIMMED_TOKENIZER
 
     full = OnnxEncoder(folder, SOURCE, threads=1)
     trimmed = OnnxEncoder(folder, TRIMMED_MODEL, threads=1, tokenizer_file=TRIMMED_TOKENIZER)
@@ -105,8 +105,8 @@ def test_trimmed_model_gives_the_same_vectors(folder: Path) -> None:
 
 def test_choice_is_reversible_and_follows_the_export(folder: Path) -> None:
     from index.config import IndexSettings
-    from index.embed import model_id_for, onnx_files, resolve_model
-    from index.vocab import TRIMMED_MODEL, TRIMMED_STAMP, TRIMMED_TOKENIZER, vocabulary_id
+    from index.models.embed import model_id_for, onnx_files, resolve_model
+    from index.models.vocab import TRIMMED_MODEL, TRIMMED_STAMP, TRIMMED_TOKENIZER, vocabulary_id
 
     auto = IndexSettings(embedding_model=str(folder), embedding_backend="onnx")
     full = IndexSettings(
@@ -131,8 +131,8 @@ def test_choice_is_reversible_and_follows_the_export(folder: Path) -> None:
 RSS_AFTER_LONG_TEXTS = """
 import sys
 from pathlib import Path
-from index.embed import OnnxEncoder
-from index.vocab import TRIMMED_MODEL, TRIMMED_TOKENIZER
+from index.models.embed import OnnxEncoder
+from index.models.vocab import TRIMMED_MODEL, TRIMMED_TOKENIZER
 
 def rss() -> float:
     with open("/proc/self/status") as fh:

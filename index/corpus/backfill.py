@@ -24,7 +24,7 @@ import httpx
 from tqdm import tqdm
 
 from index.config import IndexSettings
-from index.fetch import (
+from index.corpus.fetch import (
     FetchOptions,
     FetchReport,
     FetchState,
@@ -37,9 +37,9 @@ from index.fetch import (
     fetch_session,
     report_run,
 )
-from index.importers.feed import FeedEntry, FeedError, parse_feed
-from index.sitemap import SitemapError, parse_sitemap
-from index.urlguard import explicit_port
+from index.corpus.importers.feed import FeedEntry, FeedError, parse_feed
+from index.corpus.sitemap import SitemapError, parse_sitemap
+from index.corpus.urlguard import explicit_port
 
 log = logging.getLogger(__name__)
 
@@ -224,7 +224,7 @@ def backfill(
 ) -> FetchReport:
     """Import the archive of every enabled source (or the one named) into the corpus.
 
-    Raises :class:`SourceError` and :class:`FetchError` like :func:`index.fetch.fetch_all`
+    Raises :class:`SourceError` and :class:`FetchError` like :func:`index.corpus.fetch.fetch_all`
     (the two share one lock: both write ``content/``); everything else is in the report.
     """
     report = FetchReport()
@@ -248,7 +248,7 @@ def main_backfill(
     max_pages: int | None = None,
     progress: bool = True,
 ) -> int:
-    """CLI entry of ``fetch --backfill``: see :func:`index.fetch.report_run`."""
+    """CLI entry of ``fetch --backfill``: see :func:`index.corpus.fetch.report_run`."""
     options = fetch_options(
         settings, delay=delay, max_pages=max_pages, default_pages=DEFAULT_MAX_PAGES
     )

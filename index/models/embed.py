@@ -102,9 +102,10 @@ def choose_backend(settings: IndexSettings, spec: ModelSpec) -> tuple[str, str |
 
 def onnx_files(settings: IndexSettings, folder: Path, onnx_file: str) -> tuple[str, str]:
     """(model, tokenizer) files the torch-free encoder loads: the French + English trimmed copy
-    (index/vocab.py) when it was made from ``onnx_file`` and the setting allows, else the full
+    (``index/models/vocab.py``) when it was made from ``onnx_file`` and the setting allows, else
+    the full
     ones."""
-    from index.vocab import trimmed_files
+    from index.models.vocab import trimmed_files
 
     if settings.embedding_vocabulary == "auto":
         trimmed = trimmed_files(folder, onnx_file)
@@ -124,7 +125,7 @@ def model_id_for(settings: IndexSettings, spec: ModelSpec | None = None) -> str:
     folder = Path(spec.path)
     torch_free = onnx_file and OnnxEncoder.supports(folder)  # the encoder that may trim
     if torch_free and onnx_files(settings, folder, onnx_file)[1] != "tokenizer.json":
-        from index.vocab import vocabulary_id
+        from index.models.vocab import vocabulary_id
 
         return f"{spec.model_id}+onnx-int8-{vocabulary_id()}"
     return spec.model_id + "+onnx-int8"

@@ -15,14 +15,14 @@ from pathlib import Path
 import numpy as np
 
 from index.config import IndexSettings
-from index.embed import Embedder
-from index.lexical import LexicalIndex, Vocabulary
-from index.question import sentence_terms
-from index.sentences import SentenceIndex
-from index.store import IndexDamaged, IndexUnavailable, Manifest, intact_older_versions
-from index.text import sentence_spans, terms
+from index.language import sentence_spans, terms
+from index.models.embed import Embedder
+from index.retrieval.lexical import LexicalIndex, Vocabulary
+from index.retrieval.question import sentence_terms
+from index.retrieval.sentences import SentenceIndex
+from index.retrieval.vector import VectorIndex
+from index.storage.versions import IndexDamaged, IndexUnavailable, Manifest, intact_older_versions
 from index.types import ArticleInfo, Passage
-from index.vector import VectorIndex
 
 log = logging.getLogger(__name__)
 SAMPLE_FOR_STATS = 1024  # passages whose scores give the corpus mean / spread (z-scores)
@@ -102,7 +102,7 @@ def load_snapshot(folder: Path, manifest: Manifest) -> Snapshot:
 
 def older_intact(settings: IndexSettings, embedder: Embedder, damage: IndexUnavailable) -> Snapshot:
     """The newest intact older version, when the current one is damaged: the bot starts
-    and answers from it (a build repairs the current one: index/build.py verifies what it
+    and answers from it (a build repairs the current one: index/build/pipeline.py verifies what it
     reuses). Raises ``damage`` when there is none."""
     for folder, manifest in intact_older_versions(settings.index_dir, embedder.model_id):
         try:

@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING
 
 import Stemmer
 
-from index.question import AnalyzedQuery, answer_type
-from index.text import EN_STOP_WORDS, STOP_WORDS, fold, stem, terms
+from index.language import EN_STOP_WORDS, STOP_WORDS, fold, stem, terms
+from index.retrieval.question import AnalyzedQuery, answer_type
 
 if TYPE_CHECKING:
-    from index.lexical import LexicalIndex
+    from index.retrieval.lexical import LexicalIndex
 
 _WORD_RE = re.compile(r"[^\W_]+(?:['’-][^\W_]+)*")
 _GLOSSARY_FILE = Path(__file__).with_name("glossary_en_fr.tsv")

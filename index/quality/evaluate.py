@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from index.search import Engine
+from index.retrieval.engine import Engine
 
 
 def normalise_quote(text: str) -> str:

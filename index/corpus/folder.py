@@ -7,7 +7,7 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from index.article import (
+from index.corpus.article import (
     ARTICLES_SUBDIR,
     ArticleError,
     article_id,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from urllib.parse import quote as pct
 
-from index.question import holds_answer, sentence_terms
-from index.text import clean_display, sentence_spans
+from index.language import clean_display, sentence_spans
+from index.retrieval.question import holds_answer, sentence_terms
 
 MAX_QUOTE_CHARS = 800
 MAX_SENTENCES = 3

@@ -15,11 +15,12 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from index.article import atomic_write_text
+from index.corpus.article import atomic_write_text
 
 log = logging.getLogger(__name__)
 
-FORMAT = 3  # 2: sentence vectors; 3: row segments shared between versions (index/segments.py)
+# 2: sentence vectors; 3: row segments shared between versions (index/storage/segments.py)
+FORMAT = 3
 POINTER = "CURRENT"
 KEEP_VERSIONS = 3
 

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from index.article import article_id, derived_permalink
+from index.corpus.article import article_id, derived_permalink
 from index.types import Article
 
 ORIGIN_BASE = "https://www.laquadrature.net"

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-from index.segments import RowStore, segment_names
-from index.text import clean_display, sentence_spans, strip_urls
+from index.language import clean_display, sentence_spans, strip_urls
+from index.storage.segments import RowStore, segment_names
 from index.types import Article, Passage
 
 MIN_SENTENCE_CHARS = 25

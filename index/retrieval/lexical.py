@@ -16,10 +16,10 @@ import bm25s
 import numpy as np
 from scipy import sparse
 
-from index.colloquial import expand_texting, split_elision
-from index.english import analyze_english
-from index.question import AnalyzedQuery, answer_type
-from index.text import STOP_WORDS, detect_lang, fold, fold_word, stem, terms, words
+from index.language import STOP_WORDS, detect_lang, fold, fold_word, stem, terms, words
+from index.retrieval.colloquial import expand_texting, split_elision
+from index.retrieval.english import analyze_english
+from index.retrieval.question import AnalyzedQuery, answer_type
 
 logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs each build at DEBUG via root
 _ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"

@@ -6,7 +6,7 @@ the feed's full text when it has it, else from its page (conditional GET, extrac
 entry's stamp is remembered, so a second run in a row makes no page request and writes nothing.
 
 Every failure (feed, page, extraction) is reported and skipped; the others go on. Articles reach
-``content/`` only through :func:`index.corpus.save_article`, which writes atomically.
+``content/`` only through :func:`index.corpus.folder.save_article`, which writes atomically.
 Fetch state lives in ``<index_dir>/../fetch-state.json``: it is not content.
 """
 
@@ -31,7 +31,8 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 import lxml.etree
 
-from index.article import (
+from index.config import IndexSettings
+from index.corpus.article import (
     ArticleError,
     article_id,
     atomic_write_text,
@@ -39,13 +40,12 @@ from index.article import (
     slugify,
     to_markdown,
 )
-from index.config import IndexSettings
-from index.corpus import articles_dir, mark_refreshed, save_article
-from index.importers.feed import FeedEntry, FeedError, article_from_entry, parse_feed
-from index.importers.html import ExtractionError, article_from_html
-from index.sitemap import archive_keys
+from index.corpus.folder import articles_dir, mark_refreshed, save_article
+from index.corpus.importers.feed import FeedEntry, FeedError, article_from_entry, parse_feed
+from index.corpus.importers.html import ExtractionError, article_from_html
+from index.corpus.sitemap import archive_keys
+from index.corpus.urlguard import URLRefused, check_peer, check_url, explicit_port
 from index.types import Article
-from index.urlguard import URLRefused, check_peer, check_url, explicit_port
 
 log = logging.getLogger(__name__)
 
@@ -456,7 +456,7 @@ _RETRY_STATUS = {429, 500, 502, 503, 504}
 class PoliteClient:
     """GET with our User-Agent, timeouts, bounded retries with backoff, per-host pacing,
     capped streamed bodies, and every URL, redirect hops included, through
-    :func:`index.urlguard.check_url` (no loopback, private or metadata address: SSRF)."""
+    :func:`index.corpus.urlguard.check_url` (no loopback, private or metadata address: SSRF)."""
 
     def __init__(
         self,

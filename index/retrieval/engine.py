@@ -21,14 +21,23 @@ from threadpoolctl import threadpool_limits
 
 from index.clean import clean_text
 from index.config import IndexSettings
-from index.corpus import refreshed_at
-from index.dates import dated_ranking
-from index.embed import Embedder
-from index.fuse import Evidence, FusionParams, Signals, abstain, family_for, fuse, params_for
-from index.lexical import LexicalIndex, analyze_query
-from index.question import AnalyzedQuery, holds_answer
-from index.quote import quote_text, select_quote, text_fragment_url
-from index.relevance import (
+from index.corpus.folder import refreshed_at
+from index.language import terms
+from index.models.embed import Embedder
+from index.retrieval.dates import dated_ranking
+from index.retrieval.fuse import (
+    Evidence,
+    FusionParams,
+    Signals,
+    abstain,
+    family_for,
+    fuse,
+    params_for,
+)
+from index.retrieval.lexical import LexicalIndex, analyze_query
+from index.retrieval.question import AnalyzedQuery, holds_answer
+from index.retrieval.quote import quote_text, select_quote, text_fragment_url
+from index.retrieval.relevance import (
     FEATURES,
     Candidate,
     RelevanceModel,
@@ -36,16 +45,15 @@ from index.relevance import (
     model_path,
     question_stats,
 )
-from index.rerank import CrossEncoderReranker, Reranker, blend
-from index.snapshot import Snapshot, load_snapshot, older_intact, settle_memory
-from index.store import (
+from index.retrieval.rerank import CrossEncoderReranker, Reranker, blend
+from index.retrieval.snapshot import Snapshot, load_snapshot, older_intact, settle_memory
+from index.storage.versions import (
     IndexDamaged,
     IndexUnavailable,
     current_version,
     open_version,
     verify_files,
 )
-from index.text import terms
 from index.types import Answer, ArticleInfo, Result
 
 log = logging.getLogger(__name__)

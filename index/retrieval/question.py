@@ -7,7 +7,7 @@ import re
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from index.text import fold, stem, terms
+from index.language import fold, stem, terms
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from index.text import fold
+from index.language import fold
 from index.types import ArticleInfo, Passage
 
 YEAR_BONUS = 0.3  # share added to a passage's score when its article is of the year asked

@@ -25,7 +25,7 @@ import lxml.etree as etree
 import lxml.html
 import trafilatura
 
-from index.article import article_id
+from index.corpus.article import article_id
 from index.types import Article
 
 log = logging.getLogger(__name__)

@@ -9,7 +9,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from index.text import STOP_WORDS, fold, fold_word
+from index.language import STOP_WORDS, fold, fold_word
 
 _ACR_AFTER = re.compile(
     r"([^\W\d_][^().;:!?«»\n]{2,90}?)\s*\(\s*([A-Z][A-Za-z]{1,7}|[A-Z]{2,8})\s*\)"

@@ -11,7 +11,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 
-from index.text import sentence_spans
+from index.language import sentence_spans
 from index.types import Article, Passage
 
 TARGET_CHARS = int(__import__("os").environ.get("CB_TARGET", "600"))

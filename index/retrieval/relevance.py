@@ -27,8 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
-from index.question import holds_answer
-from index.text import terms
+from index.language import terms
+from index.retrieval.question import holds_answer
 
 MODEL_DIR = Path(__file__).with_name("relevance")
 FORMAT = 1

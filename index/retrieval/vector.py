@@ -16,7 +16,7 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-from index.segments import RowStore
+from index.storage.segments import RowStore
 
 HALF_PRECISION_FROM = 20_000
 PASSAGE_VECTORS = "passages.npy"  # float32, one row per passage, in the segments

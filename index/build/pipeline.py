@@ -1,7 +1,7 @@
 """Build an index version from ``content/``: chunk, embed (cache first), BM25, FAISS, publish.
 
 Each article is analysed once: its passages, sentences, vectors, BM25 term counts,
-vocabulary counts and acronym evidence are stored as rows of a segment (index/segments.py),
+vocabulary counts and acronym evidence are stored as rows of a segment (index/storage/segments.py),
 which later versions hard-link. A build after new posts therefore reads only the files that
 changed (a file whose bytes are unchanged is not parsed), analyses and embeds only their
 articles, writes one small segment, and redoes the corpus-wide statistics (BM25 weights,
@@ -26,19 +26,33 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from index.acronyms import (
+from index.config import IndexSettings
+from index.corpus.article import ArticleError, content_hash, info, read_article
+from index.corpus.chunk import chunk_article
+from index.corpus.folder import articles_dir
+from index.language import clean_display, strip_urls, terms
+from index.models.embed import Embedder
+from index.retrieval.acronyms import (
     AcronymEvidence,
     acronym_evidence,
     acronyms_from_evidence,
     initial_phrases,
 )
-from index.article import ArticleError, content_hash, info, read_article
-from index.chunk import chunk_article
-from index.config import IndexSettings
-from index.corpus import articles_dir
-from index.embed import Embedder
-from index.lexical import LexicalIndex, Vocabulary, word_counts
-from index.segments import (
+from index.retrieval.lexical import LexicalIndex, Vocabulary, word_counts
+from index.retrieval.sentences import (
+    SENTENCE_RANGES,
+    SENTENCE_SPANS,
+    SENTENCE_VECTORS,
+    sentence_units,
+)
+from index.retrieval.vector import (
+    IVF_CENTROIDS,
+    PASSAGE_VECTORS,
+    centroids_fit,
+    list_count,
+    train_centroids,
+)
+from index.storage.segments import (
     SEGMENTS_DIR,
     SEGMENTS_FILE,
     RowStore,
@@ -46,8 +60,7 @@ from index.segments import (
     segment_dir,
     write_segment_names,
 )
-from index.sentences import SENTENCE_RANGES, SENTENCE_SPANS, SENTENCE_VECTORS, sentence_units
-from index.store import (
+from index.storage.versions import (
     FORMAT,
     IndexUnavailable,
     Manifest,
@@ -59,15 +72,7 @@ from index.store import (
     sweep_dead_builds,
     verify_files,
 )
-from index.text import clean_display, strip_urls, terms
 from index.types import Article, Passage
-from index.vector import (
-    IVF_CENTROIDS,
-    PASSAGE_VECTORS,
-    centroids_fit,
-    list_count,
-    train_centroids,
-)
 
 log = logging.getLogger(__name__)
 

@@ -18,8 +18,8 @@ import feedparser
 import lxml.etree
 import lxml.html
 
-from index.article import article_id
-from index.importers.html import ExtractionError, html_to_body, parse_date
+from index.corpus.article import article_id
+from index.corpus.importers.html import ExtractionError, html_to_body, parse_date
 from index.types import Article
 
 
