@@ -31,7 +31,7 @@ def run_pass(engine: Engine, rounds: int, *, cold: bool) -> dict:
     for _ in range(rounds):
         for q in QUESTIONS:
             if cold:
-                engine._qcache.clear()  # every question is embedded
+                engine.clear_query_cache()  # every question is embedded
             timings: dict[str, float] = {}
             t = time.perf_counter()
             answer = engine.search(q, k=5, timings=timings)
@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
         for q in QUESTIONS[:10]:  # warm-up: allocators, ONNX/torch kernels, caches
             engine.search(q)
         cold = run_pass(engine, args.rounds, cold=True)
-        engine._qcache.clear()
+        engine.clear_query_cache()
         for q in QUESTIONS:
             engine.search(q)
         cached = run_pass(engine, args.rounds, cold=False)

@@ -30,6 +30,10 @@ class RateLimiter:
         self._salt = os.urandom(16)
         self._buckets: dict[bytes, _Bucket] = {}
 
+    def held_keys(self) -> list[bytes]:
+        """What the limiter remembers about people: salted hashes only (audits and tests)."""
+        return list(self._buckets)
+
     def _key(self, user_id: int | str) -> bytes:
         return hashlib.blake2b(str(user_id).encode(), key=self._salt, digest_size=16).digest()
 

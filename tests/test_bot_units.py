@@ -204,10 +204,10 @@ def test_rate_limiter_bursts_then_refuses_once() -> None:
     assert limiter.check(1) == (False, False)  # notice only once
     assert limiter.check(2) == (True, False)  # others unaffected
     # Keyed by salted hashes, not ids: another limiter (another salt) keys the same user apart.
-    assert all(len(key) == 16 and key not in (b"1", b"2") for key in limiter._buckets)
+    assert all(len(key) == 16 and key not in (b"1", b"2") for key in limiter.held_keys())
     other = RateLimiter(per_minute=1, burst=2)
     other.check(1)
-    assert not set(other._buckets) & set(limiter._buckets)
+    assert not set(other.held_keys()) & set(limiter.held_keys())
 
 
 def test_lang_and_dates() -> None:

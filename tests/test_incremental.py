@@ -171,7 +171,7 @@ def test_approximate_index_keeps_its_centroids_when_an_article_is_added(
     folder_a, manifest_a = open_version(ivf.index_dir)
     assert manifest_a.approximate and (folder_a / IVF_CENTROIDS).exists()
     engine = Engine.open(ivf, embedder)
-    assert engine._snap.vector.approximate
+    assert engine.info().approximate
     tops = [[r.passage_id for r in engine.search(q).results[:1]] for q in QUESTIONS]
     assert tops == [
         [r.passage_id for r in a.results[:1]]

@@ -18,7 +18,6 @@ from index.clean import clean_text  # noqa: E402
 from index.corpus.article import ArticleError, parse_markdown  # noqa: E402
 from index.corpus.chunk import chunk_article  # noqa: E402
 from index.retrieval.engine import MAX_QUERY_CHARS, sanitize  # noqa: E402
-from index.retrieval.lexical import analyze_query  # noqa: E402
 from index.retrieval.quote import text_fragment_url  # noqa: E402
 from index.types import Article  # noqa: E402
 
@@ -52,8 +51,7 @@ def test_sanitize_bounds_any_query(text: str) -> None:
 
 @given(st.one_of(ANY_TEXT, PROSE))
 def test_search_never_raises_and_answers_in_utf8(engine, text: str) -> None:
-    snap = engine._snap
-    analyze_query(sanitize(clean_text(text)), snap.vocab, snap.acronyms, snap.lexical)
+    engine.analyze(text)
     answer = engine.search(text, k=2)
     json.dumps(answer.to_json(), ensure_ascii=False).encode("utf-8")
     for result in answer.results:

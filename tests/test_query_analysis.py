@@ -37,18 +37,12 @@ def test_words_the_corpus_writes_both_ways_keep_the_typed_form():
 
 
 def test_english_words_become_french_terms(engine):
-    snap = engine._snap
-    aq = analyze_query(
-        "Which laws allow algorithmic surveillance in Orléans?",
-        snap.vocab,
-        snap.acronyms,
-        snap.lexical,
-    )
+    aq = engine.analyze("Which laws allow algorithmic surveillance in Orléans?")
     assert aq.lang == "en"
     assert {"loi", "algorithm", "surveil", "orlean"} <= set(aq.core_terms)  # glossary, cognates
     assert "which" not in aq.core_terms
-    unknown = analyze_query("Best pizza dough recipe", snap.vocab, {}, snap.lexical)
-    assert not set(unknown.core_terms) & set(snap.lexical.idf)
+    unknown = engine.analyze("Best pizza dough recipe")
+    assert not set(unknown.core_terms) & set(engine.idf())
 
 
 def test_answer_type_from_the_question_word():

@@ -25,6 +25,13 @@ from index.corpus.folder import refreshed_at
 from index.language import terms
 from index.models.embed import Embedder
 from index.retrieval.dates import dated_ranking
+from index.retrieval.evidence import (
+    Scored,
+    coverage,
+    relevance_rows,
+    unknown_share,
+    zscore,
+)
 from index.retrieval.fuse import (
     Evidence,
     FusionParams,
@@ -34,18 +41,15 @@ from index.retrieval.fuse import (
     fuse,
     params_for,
 )
-from index.retrieval.lexical import LexicalIndex, analyze_query
-from index.retrieval.question import AnalyzedQuery, holds_answer
-from index.retrieval.quote import quote_text, select_quote, text_fragment_url
+from index.retrieval.lexical import analyze_query
+from index.retrieval.question import AnalyzedQuery
 from index.retrieval.relevance import (
     FEATURES,
-    Candidate,
     RelevanceModel,
-    features,
     model_path,
-    question_stats,
 )
 from index.retrieval.rerank import CrossEncoderReranker, Reranker, blend
+from index.retrieval.results import diversify, make_result, reading
 from index.retrieval.snapshot import Snapshot, load_snapshot, older_intact, settle_memory
 from index.storage.versions import (
     IndexDamaged,
@@ -54,21 +58,17 @@ from index.storage.versions import (
     open_version,
     verify_files,
 )
-from index.types import Answer, ArticleInfo, Result
+from index.types import Answer, ArticleInfo
 
 log = logging.getLogger(__name__)
 
 MAX_QUERY_CHARS = 1000
 CANDIDATES = 60
 PROXIMITY_CANDIDATES = 20  # read by the proximity bonus (15 gave the same dev, held-out)
-# The answer asked for ("combien" → a number) weighs as much as two average question words:
-# it is what the question is about (dev Hit@1 0.792 → 0.833; held-out MRR 0.700 → 0.703).
-ANSWER_SLOT = 2.0
 JUDGED_CANDIDATES = 30  # the fused order's best, read by the relevance model
 # Results shown besides the best: those the model finds at least this share as likely as the
 # best one (far below, a passage merely shares words with the question).
 SHOWN_SHARE = 0.1
-CONTEXT_CHARS = 900  # a passage up to this long is quoted whole (passages are ~600 characters)
 
 
 @dataclass
@@ -93,6 +93,7 @@ class IndexInfo:
     passages: int
     newest_article: dt.date | None
     content_refreshed_at: dt.datetime | None
+    approximate: bool = False  # vectors searched through an IVF index (large corpora)
 
 
 def sanitize(query: str) -> str:
@@ -231,9 +232,16 @@ class Engine:
             passages=m.passages,
             newest_article=dt.date.fromisoformat(m.newest_article) if m.newest_article else None,
             content_refreshed_at=refreshed,
+            approximate=m.approximate,
         )
 
     # ------------------------------------------------------------------ search
+    def analyze(self, query: str) -> AnalyzedQuery:
+        """The question as the engine searches it: accents restored, typos fixed, acronyms and
+        English words mapped to the corpus's terms (tests and ablations read it)."""
+        snap = self._snap
+        return analyze_query(sanitize(clean_text(query)), snap.vocab, snap.acronyms, snap.lexical)
+
     def _embed_query(self, text: str) -> np.ndarray:
         with self._lock:
             hit = self._qcache.get(text)
@@ -291,7 +299,7 @@ class Engine:
             float(sample_cos.std()) or 1e-6,
             self.params,
         )
-        signals.sentence_z = _zscore(float(best_sentence.max()), sample_sentence)
+        signals.sentence_z = zscore(float(best_sentence.max()), sample_sentence)
         order = np.argsort(-fused)
         sentence_cov: dict[int, float] = {}
         judge = judge or self.relevance is not None
@@ -300,7 +308,7 @@ class Engine:
             # Proximity: the question's words together in one sentence, for the best few.
             sentence_cov[int(i)] = max(
                 (
-                    _coverage(aq.core_terms, sentence, snap.lexical, aq.answer)
+                    coverage(aq.core_terms, sentence, snap.lexical, aq.answer)
                     for sentence in snap.sentence_terms(int(cand[i]))
                 ),
                 default=0.0,
@@ -314,11 +322,11 @@ class Engine:
         lap("fuse")
         pool = Pool(aq, [int(cand[i]) for i in order], [float(fused[i]) for i in order])
         if judge:
-            scored = _Scored(
+            scored = Scored(
                 cand, bm, cos_passage, cos, best_sentence, sample_passage, sample_cos,
                 sample_sentence, sentence_cov,
             )  # fmt: skip
-            pool.rows = _relevance_rows(snap, aq, scored, order[:judged])
+            pool.rows = relevance_rows(snap, aq, scored, order[:judged])
             if self.relevance is not None:
                 pool.probabilities, pool.answered = self.relevance.judge(pool.rows)
             lap("judge")
@@ -339,16 +347,16 @@ class Engine:
                 key=lambda item: -item[1],
             )
             return [(pid, p) for pid, p in judged if p >= floor]
-        coverage = max(
+        best_coverage = max(
             (
-                _coverage(aq.core_terms, snap.passage_terms(pid), snap.lexical)
+                coverage(aq.core_terms, snap.passage_terms(pid), snap.lexical)
                 for pid in pool.ids[:3]
             ),
             default=0.0,
         )
         evidence = Evidence(
-            coverage=coverage,
-            unknown=_unknown_share(aq.core_terms, snap.lexical),
+            coverage=best_coverage,
+            unknown=unknown_share(aq.core_terms, snap.lexical),
             translated=aq.lang != "fr",
         )
         if abstain(signals, evidence, self.params):
@@ -378,14 +386,14 @@ class Engine:
             lap("rerank")
         ranked, also = dated_ranking(ranked, q, snap.passages, snap.articles)
         floor = 0.0 if self.relevance is not None else self.params.relative_floor
-        chosen = _diversify(ranked, snap, k, self.params, floor)
+        chosen = diversify(ranked, snap, k, self.params, floor)
         lap("diversify")
         qterms = set(aq.terms)
         results = [
             replace(
-                self._result(snap, pid, score, qterms, qvec, aq.answer),
+                make_result(snap, pid, score, qterms, qvec, aq.answer),
                 also_in=tuple(
-                    self._result(snap, p, s, qterms, qvec, aq.answer) for p, s in also.get(pid, ())
+                    make_result(snap, p, s, qterms, qvec, aq.answer) for p, s in also.get(pid, ())
                 ),
             )
             for pid, score in chosen
@@ -399,7 +407,7 @@ class Engine:
         """The reranker reorders the best candidates; the others cannot be shown anyway."""
         assert self.reranker is not None
         top = ranked[: max(self.settings.reranker_candidates, k)]
-        texts = [_reading(snap, pid) for pid, _ in top]
+        texts = [reading(snap, pid) for pid, _ in top]
         scores = blend(
             np.array([s for _, s in top], dtype=np.float32),
             self.reranker.score(query, texts),
@@ -429,177 +437,4 @@ class Engine:
     def passage_text(self, passage_id: str) -> str:
         """What a reranker reads of a passage: its article's title, then its text as quoted."""
         snap = self._snap
-        return _reading(snap, snap.position[passage_id])
-
-    def _result(
-        self,
-        snap: Snapshot,
-        pid: int,
-        score: float,
-        qterms: set[str],
-        qvec: np.ndarray,
-        answer: str | None = None,
-    ) -> Result:
-        p = snap.passages[pid]
-        art = snap.articles[p.article_id]
-        semantic = snap.sentences.scores(qvec, pid)
-        known = snap.sentence_terms(pid)
-        s, e = select_quote(
-            p.text, qterms, snap.lexical.idf, semantic=semantic, answer=answer, known_terms=known
-        )
-        # The words that answer: the best single sentence of that window, shown in bold.
-        hs, he = select_quote(
-            p.text,
-            qterms,
-            snap.lexical.idf,
-            semantic=semantic,
-            answer=answer,
-            known_terms=known,
-            sentences=1,
-            within=(s, e),
-        )
-        # The whole passage when it is short enough to read on a phone: the answer in bold, its
-        # context around it (a quote cut to the answering sentence lost what it answered).
-        if len(p.text) <= CONTEXT_CHARS:
-            s, e = 0, len(p.text)
-        quote = quote_text(p.text[s:e])
-        answer_text = quote_text(p.text[hs:he])
-        at = quote.find(answer_text) if answer_text else -1
-        highlight = (at, at + len(answer_text)) if at >= 0 and answer_text != quote else None
-        return Result(
-            quote=quote,
-            title=art.title,
-            url=text_fragment_url(art.url, p.text[hs:he]),  # the answer, as the page shows it
-            article_url=art.url,
-            date=art.date,
-            score=score,
-            passage_id=p.id,
-            article_id=art.id,
-            source=art.source,
-            highlight=highlight,
-        )
-
-
-@dataclass(frozen=True)
-class _Scored:
-    """A question's candidates and their scores, as the fusion left them."""
-
-    cand: np.ndarray  # passage positions
-    bm: np.ndarray  # BM25 of every passage
-    cos_passage: np.ndarray  # per candidate
-    cos: np.ndarray  # per candidate, the best sentence's cosine mixed in
-    best_sentence: np.ndarray  # per candidate (-1: no sentence vector)
-    sample_passage: np.ndarray  # the corpus sample's cosines: the z-scores' reference
-    sample_cos: np.ndarray
-    sample_sentence: np.ndarray
-    sentence_cov: dict[int, float]  # candidate index → its best sentence's coverage
-
-
-def _zs(values: np.ndarray, sample: np.ndarray) -> np.ndarray:
-    return (values - float(sample.mean())) / (float(sample.std()) or 1e-6)
-
-
-def _relevance_rows(snap: Snapshot, aq: AnalyzedQuery, sc: _Scored, top: np.ndarray) -> np.ndarray:
-    """The relevance model's feature rows of the candidates ``top`` (indices into ``sc.cand``)."""
-    stats = question_stats(
-        aq.original, aq.core_terms, snap.lexical.idf, snap.lexical.max_idf, aq.answer,
-        aq.lang != "fr",
-    )  # fmt: skip
-    z_pass, z_mixed = _zs(sc.cos_passage, sc.sample_passage), _zs(sc.cos, sc.sample_cos)
-    z_sent = _zs(sc.best_sentence, sc.sample_sentence)
-    vec_rank = np.empty(len(sc.cand), dtype=np.int64)
-    vec_rank[np.argsort(-sc.cos_passage)] = np.arange(len(sc.cand))
-    lex_rank = np.empty(len(sc.cand), dtype=np.int64)
-    lex_rank[np.argsort(-sc.bm[sc.cand], kind="stable")] = np.arange(len(sc.cand))
-    top_z = float(z_mixed.max())
-    bm_max = float(sc.bm.max()) if len(sc.bm) else 0.0
-    rows = []
-    for i in top:
-        pid = int(sc.cand[i])
-        p = snap.passages[pid]
-        c = Candidate(
-            passage_terms=snap.text_terms(pid),
-            title_terms=snap.title_terms(p.article_id),
-            heading_terms=snap.heading_terms(pid),
-            article_terms=snap.article_terms(p.article_id),
-            sentence_coverage=sc.sentence_cov[int(i)],
-            sentence_terms=snap.sentence_terms(pid),
-            z_passage=float(z_pass[i]),
-            z_sentence=float(z_sent[i]) if sc.best_sentence[i] > -1 else 0.0,
-            z_gap=top_z - float(z_mixed[i]),
-            bm25=float(sc.bm[pid]),
-            vector_rank=int(vec_rank[i]),
-            lexical_rank=int(lex_rank[i]),
-            note=p.note,
-        )
-        rows.append(features(stats, c, bm_max))
-    return np.array(rows, dtype=np.float64).reshape(len(rows), len(FEATURES))
-
-
-def _reading(snap: Snapshot, pid: int) -> str:
-    p = snap.passages[pid]
-    return f"{snap.articles[p.article_id].title}\n{quote_text(p.text)}"
-
-
-def _zscore(value: float, sample: np.ndarray) -> float:
-    if len(sample) < 2:
-        return 0.0
-    return (value - float(sample.mean())) / (float(sample.std()) or 1e-6)
-
-
-def _coverage(
-    query_terms: list[str],
-    passage_terms: list[str] | frozenset[str],
-    lexical: LexicalIndex,
-    answer: str | None = None,
-) -> float:
-    """Share of the query's weight (idf) found in the passage; unknown terms weigh most.
-
-    With an ``answer`` type, the answer itself counts as ``ANSWER_SLOT`` more words of average
-    weight, present when the passage holds a number, a date or a name that the question
-    does not.
-    """
-    if not query_terms:
-        return 0.0
-    present = passage_terms if isinstance(passage_terms, frozenset) else set(passage_terms)
-    weights = {t: lexical.idf.get(t, lexical.max_idf) for t in set(query_terms)}
-    total = sum(weights.values())
-    found = sum(w for t, w in weights.items() if t in present)
-    if answer and weights:
-        slot = ANSWER_SLOT * total / len(weights)
-        total += slot
-        if holds_answer(present, answer, weights.keys()):
-            found += slot
-    return found / total if total else 0.0
-
-
-def _unknown_share(query_terms: list[str], lexical: LexicalIndex) -> float:
-    """Share of the question's weight in words the corpus never uses ("pizza")."""
-    if not query_terms:
-        return 1.0
-    top, idf = lexical.max_idf, lexical.idf
-    unique = set(query_terms)
-    total = sum(idf.get(t, top) for t in unique)
-    return sum(top for t in unique if t not in idf) / total if total else 1.0
-
-
-def _diversify(
-    ranked: list[tuple[int, float]], snap: Snapshot, k: int, params: FusionParams, floor: float
-) -> list[tuple[int, float]]:
-    """Best first, minus near-duplicates (the same text twice, e.g. a republished passage), and
-    minus results far below the best one: those are noise, not answers."""
-    if not ranked:
-        return []
-    best = ranked[0][1]
-    chosen: list[tuple[int, float]] = []
-    vecs = snap.vector.vectors
-    for pid, score in ranked:
-        if len(chosen) >= k or score < best * floor:
-            break
-        if (
-            chosen
-            and float(np.max(vecs[[c for c, _ in chosen]] @ vecs[pid])) > params.duplicate_cosine
-        ):
-            continue
-        chosen.append((pid, score))
-    return chosen
+        return reading(snap, snap.position[passage_id])
