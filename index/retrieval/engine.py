@@ -295,11 +295,12 @@ class Engine:
             bm[cand],
             float(bm.max()) if n else 0.0,
             cos,
-            float(sample_cos.mean()),
-            float(sample_cos.std()) or 1e-6,
+            float(sample_cos.mean()) if len(sample_cos) else 0.0,
             self.params,
         )
-        signals.sentence_z = zscore(float(best_sentence.max()), sample_sentence)
+        signals.sentence_z = zscore(
+            float(best_sentence.max()), sample_sentence, self.params.cosine_spread
+        )
         order = np.argsort(-fused)
         sentence_cov: dict[int, float] = {}
         judge = judge or self.relevance is not None
@@ -324,7 +325,7 @@ class Engine:
         if judge:
             scored = Scored(
                 cand, bm, cos_passage, cos, best_sentence, sample_passage, sample_cos,
-                sample_sentence, sentence_cov,
+                sample_sentence, sentence_cov, self.params.cosine_spread,
             )  # fmt: skip
             pool.rows = relevance_rows(snap, aq, scored, order[:judged])
             if self.relevance is not None:

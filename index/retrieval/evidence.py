@@ -31,10 +31,11 @@ class Scored:
     sample_cos: np.ndarray
     sample_sentence: np.ndarray
     sentence_cov: dict[int, float]  # candidate index → its best sentence's coverage
+    spread: float  # the model's cosine spread: the z-scores' unit (see FusionParams)
 
 
-def _zs(values: np.ndarray, sample: np.ndarray) -> np.ndarray:
-    return (values - float(sample.mean())) / (float(sample.std()) or 1e-6)
+def _zs(values: np.ndarray, sample: np.ndarray, spread: float) -> np.ndarray:
+    return (values - (float(sample.mean()) if len(sample) else 0.0)) / spread
 
 
 def relevance_rows(snap: Snapshot, aq: AnalyzedQuery, sc: Scored, top: np.ndarray) -> np.ndarray:
@@ -43,8 +44,9 @@ def relevance_rows(snap: Snapshot, aq: AnalyzedQuery, sc: Scored, top: np.ndarra
         aq.original, aq.core_terms, snap.lexical.idf, snap.lexical.max_idf, aq.answer,
         aq.lang != "fr",
     )  # fmt: skip
-    z_pass, z_mixed = _zs(sc.cos_passage, sc.sample_passage), _zs(sc.cos, sc.sample_cos)
-    z_sent = _zs(sc.best_sentence, sc.sample_sentence)
+    z_pass = _zs(sc.cos_passage, sc.sample_passage, sc.spread)
+    z_mixed = _zs(sc.cos, sc.sample_cos, sc.spread)
+    z_sent = _zs(sc.best_sentence, sc.sample_sentence, sc.spread)
     vec_rank = np.empty(len(sc.cand), dtype=np.int64)
     vec_rank[np.argsort(-sc.cos_passage)] = np.arange(len(sc.cand))
     lex_rank = np.empty(len(sc.cand), dtype=np.int64)
@@ -74,10 +76,11 @@ def relevance_rows(snap: Snapshot, aq: AnalyzedQuery, sc: Scored, top: np.ndarra
     return np.array(rows, dtype=np.float64).reshape(len(rows), len(FEATURES))
 
 
-def zscore(value: float, sample: np.ndarray) -> float:
-    if len(sample) < 2:
+def zscore(value: float, sample: np.ndarray, spread: float) -> float:
+    """How far ``value`` stands above the corpus sample's mean, in the model's cosine spread."""
+    if not len(sample):
         return 0.0
-    return (value - float(sample.mean())) / (float(sample.std()) or 1e-6)
+    return (value - float(sample.mean())) / spread
 
 
 def coverage(

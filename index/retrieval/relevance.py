@@ -1,19 +1,20 @@
 """Does this passage answer this question? A small learned judgement, used twice: to order the
 candidates and to decide whether the question is answered at all.
 
-Each (question, candidate passage) pair becomes a row of features that any corpus gives
-without labels — how much of the question's weight the passage, its title and heading, its
-best sentence and its whole article hold; whether the rarest question words are among them;
-the dense cosine of the passage and of its best sentence as z-scores against the corpus; both
-rankings' opinions; whether the kind of answer asked for (a number, a date, a name) is there —
-and a logistic regression, fitted by ``python -m index calibrate`` on labelled questions
-(gold passages positive; the other candidates and every candidate of an unanswerable question
-negative), turns the row into a probability. Hand thresholds fitted to 24 questions did not
-carry over to new ones (Hit@1 0.83 → 0.70); a model over general features, checked on held-out
-folds, is meant to.
+Each (question, candidate passage) pair becomes a row of features that any corpus gives without
+labels — how much of the question's weight the passage, its title and heading, its best sentence
+and its whole article hold; whether the rarest question words are among them; the dense cosine
+of the passage and of its best sentence as z-scores (the distance above the corpus's mean, in
+the model's cosine spread); both rankings' opinions; whether the kind of answer asked for (a
+number, a date, a name) is there — and a logistic regression, fitted by ``python -m index
+calibrate`` on labelled questions (gold passages positive; the other candidates and every
+candidate of an unanswerable question negative), turns the row into a probability. Hand
+thresholds fitted to 24 questions did not carry over to new ones (Hit@1 0.83 → 0.70); a model
+over general features, checked on held-out folds, is meant to.
 
-The fitted model is a small JSON file per model family (``index/models/relevance-*.json``):
-standardisation, coefficients, the decision threshold, and the hash of its training data.
+The fitted model is a small JSON file per model family
+(``index/retrieval/relevance/relevance-<family>.json``): standardisation, coefficients, the
+decision threshold, and the hash of its training data.
 """
 
 from __future__ import annotations
