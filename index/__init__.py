@@ -38,7 +38,7 @@ _EXPORTS: dict[str, str] = {
     "BuildReport": "index.build.pipeline",
     "passage_context": "index.build.pipeline",
     "fetch_all": "index.corpus.fetch",
-    "FetchReport": "index.corpus.fetch",
+    "FetchReport": "index.corpus.fetching.report",
     "load_corpus": "index.corpus.folder",
     "save_article": "index.corpus.folder",
     "articles_dir": "index.corpus.folder",
@@ -123,7 +123,8 @@ if TYPE_CHECKING:  # for type checkers and readers: what each name is
     from index.clean import clean_text
     from index.config import IndexSettings
     from index.corpus.chunk import chunk_article
-    from index.corpus.fetch import FetchReport, fetch_all
+    from index.corpus.fetch import fetch_all
+    from index.corpus.fetching.report import FetchReport
     from index.corpus.folder import articles_dir, load_corpus, save_article
     from index.language import detect_lang
     from index.lifecycle import Fetcher, UpdateReport, open_engine, rebuild, update

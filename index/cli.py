@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from index.config import IndexSettings
 
 if TYPE_CHECKING:
-    from index.corpus.fetch import FetchReport
+    from index.corpus.fetching.report import FetchReport
 
 
 def _settings(args: argparse.Namespace) -> IndexSettings:
@@ -248,7 +248,8 @@ def cmd_fetch(args: argparse.Namespace) -> int:
 
 def _fetcher(args: argparse.Namespace) -> Callable[[IndexSettings], FetchReport]:
     """What ``update`` fetches with: the feeds, or with ``--backfill`` the whole archive."""
-    from index.corpus.fetch import fetch_all, fetch_options
+    from index.corpus.fetch import fetch_all
+    from index.corpus.fetching.options import fetch_options
 
     if not args.backfill:
         return lambda s: fetch_all(
@@ -272,7 +273,8 @@ def _fetcher(args: argparse.Namespace) -> Callable[[IndexSettings], FetchReport]
 
 def cmd_update(args: argparse.Namespace) -> int:
     """The same update as the bot's /update: fetch, then build (no engine to switch here)."""
-    from index.corpus.fetch import FetchError, SourceError
+    from index.corpus.fetching.sources import SourceError
+    from index.corpus.fetching.state import FetchError
     from index.lifecycle import update
 
     settings = _settings(args)

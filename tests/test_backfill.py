@@ -23,7 +23,8 @@ import wpsite
 from index.config import IndexSettings
 from index.corpus.article import read_article
 from index.corpus.backfill import backfill, backfill_state_path
-from index.corpus.fetch import FetchOptions, SourceError, load_sources
+from index.corpus.fetching.options import FetchOptions
+from index.corpus.fetching.sources import SourceError, load_sources
 from index.corpus.folder import articles_dir
 from index.corpus.sitemap import SitemapError, parse_sitemap
 
