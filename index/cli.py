@@ -66,7 +66,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         path = Path(name)
         try:
             if path.suffix.lower() in (".html", ".htm"):
-                from index.corpus.importers.html import article_from_html
+                from index.corpus.importers.html.page import article_from_html
 
                 if not args.url:
                     raise ArticleError(f"{path}: --url is needed for an HTML page")

@@ -27,7 +27,8 @@ from index.corpus.fetching.sources import (
 from index.corpus.fetching.state import FetchState, fetch_state_path, run_lock
 from index.corpus.folder import articles_dir, save_article
 from index.corpus.importers.feed import FeedEntry, FeedError, article_from_entry, parse_feed
-from index.corpus.importers.html import ExtractionError, article_from_html
+from index.corpus.importers.html import ExtractionError
+from index.corpus.importers.html.page import article_from_html
 from index.corpus.urlguard import explicit_port
 from index.types import Article
 
