@@ -132,6 +132,48 @@ def test_since_limits_the_backfill(site: wpsite.WPSite, tmp_path: Path) -> None:
     assert not {urlsplit(t).path for t in site.log} & old  # older posts never requested
 
 
+
+def undated_in_sitemap(site: wpsite.WPSite, since: dt.date) -> tuple[list, list]:
+    """Three importable posts older than ``since`` and two newer ones, listed without lastmod."""
+    ok = [p for p in site.posts if p.path in site.expected_paths() and p is not site.moved]
+    old = [p for p in ok if p.date < since][-3:]
+    new = [p for p in ok if p.date >= since][:2]
+    site.no_lastmod = {p.n for p in [*old, *new]}
+    return old, new
+
+
+def test_since_without_lastmod_decides_by_the_page_date_once(
+    site: wpsite.WPSite, tmp_path: Path
+) -> None:
+    since = dt.date(2024, 1, 1)
+    old, new = undated_in_sitemap(site, since)
+    settings = make_settings(tmp_path, site)
+    first = backfill(settings, since=since, options=OPTIONS)
+    assert sorted(imported_paths(settings)) == sorted(site.expected_paths(since))
+    assert all(site.hits[p.path] == 1 for p in [*old, *new])  # downloaded to learn their date
+    listed_old = {site.listed_path(p) for p in site.posts if p.date < since and not site.excluded(p)}
+    assert first.sources[0].ignored == len(listed_old)  # the undated old ones counted too
+    assert not {urlsplit(t).path for t in site.log} & (listed_old - {p.path for p in old})
+
+    pages = site.post_hits()
+    again = backfill(settings, since=since, options=OPTIONS)
+    assert site.post_hits() == pages  # the page's date is remembered: no download again
+    assert again.sources[0].ignored == first.sources[0].ignored
+    assert sorted(imported_paths(settings)) == sorted(site.expected_paths(since))
+
+    backfill(settings, options=OPTIONS)  # an earlier --since (here none) still gets them
+    assert sorted(imported_paths(settings)) == sorted(site.expected_paths())
+
+
+def test_feed_dates_decide_without_a_download(site: wpsite.WPSite, tmp_path: Path) -> None:
+    since = dt.date(2024, 1, 1)
+    old, _ = undated_in_sitemap(site, since)
+    settings = make_settings(tmp_path, site, paged_feed=True)
+    backfill(settings, since=since, options=OPTIONS)
+    assert sorted(imported_paths(settings)) == sorted(site.expected_paths(since))
+    assert not any(site.hits[p.path] for p in old)  # the paged feed dated them
+    assert_never_requested(site)
+
 def test_paged_feed_discovery(site: wpsite.WPSite, tmp_path: Path) -> None:
     since = dt.date(2024, 6, 1)
     settings = make_settings(tmp_path, site, sitemap=False, paged_feed=True)

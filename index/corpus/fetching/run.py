@@ -134,7 +134,8 @@ class EntryRun:
     def entry(self, src: Source, entry: FeedEntry, rep: SourceReport) -> bool:
         """Process one entry; False when it should be tried again next run."""
         url = entry.url
-        if self.since and entry.date and entry.date < self.since:
+        when = self._date(entry)
+        if self.since and when and when < self.since:
             rep.ignored += 1
             return True
         if not src.allows(url):
@@ -172,6 +173,12 @@ class EntryRun:
                 rep.unchanged += 1
                 return True
             article, page_validators = got
+        if self.since and entry.date is None and article.date < self.since:
+            # Dated only by its page, and older than --since: not imported; its date is
+            # remembered so that the next run decides without downloading it again.
+            rep.ignored += 1
+            self.state.entries[url] = {"stamp": stamp, "date": article.date.isoformat()}
+            return True
 
         try:
             parse_markdown(to_markdown(article), name=url)  # what we save must load back
@@ -191,6 +198,17 @@ class EntryRun:
             rep.changed_ids.append(article.id)
         self.state.entries[url] = {"stamp": stamp, "id": article.id, **page_validators}
         return True
+
+    def _date(self, entry: FeedEntry) -> dt.date | None:
+        """The entry's date, else its page's own date that an earlier run remembered (the
+        entry unchanged since): what ``--since`` decides on before any download."""
+        seen = self.state.entries.get(entry.url) or {}
+        if entry.date or self.options.force or seen.get("stamp") != _stamp(entry):
+            return entry.date
+        try:
+            return dt.date.fromisoformat(seen.get("date") or "")
+        except ValueError:
+            return None
 
     def _page(
         self, src: Source, entry: FeedEntry, seen: dict | None, rep: SourceReport
