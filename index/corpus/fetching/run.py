@@ -67,6 +67,9 @@ def _conditional(saved: dict | None) -> dict[str, str]:
 
 
 class EntryRun:
+    """One run's pipeline: a source's feed (fetch) or its entries one by one (backfill), under
+    one page budget and one state."""
+
     def __init__(
         self,
         settings: IndexSettings,
