@@ -38,7 +38,7 @@ _EXPORTS: dict[str, str] = {
     "BuildReport": "index.build.pipeline",
     "passage_context": "index.build.pipeline",
     "fetch_all": "index.corpus.fetch",
-    "FetchReport": "index.corpus.fetch",
+    "FetchReport": "index.corpus.fetching.report",
     "load_corpus": "index.corpus.folder",
     "save_article": "index.corpus.folder",
     "articles_dir": "index.corpus.folder",
@@ -61,7 +61,7 @@ _EXPORTS: dict[str, str] = {
     # settings and text
     "IndexSettings": "index.config",
     "clean_text": "index.clean",
-    "detect_lang": "index.language",
+    "detect_lang": "index.langdetect",
 }
 
 __all__ = [
@@ -123,9 +123,10 @@ if TYPE_CHECKING:  # for type checkers and readers: what each name is
     from index.clean import clean_text
     from index.config import IndexSettings
     from index.corpus.chunk import chunk_article
-    from index.corpus.fetch import FetchReport, fetch_all
+    from index.corpus.fetch import fetch_all
+    from index.corpus.fetching.report import FetchReport
     from index.corpus.folder import articles_dir, load_corpus, save_article
-    from index.language import detect_lang
+    from index.langdetect import detect_lang
     from index.lifecycle import Fetcher, UpdateReport, open_engine, rebuild, update
     from index.models.embed import Embedder, EmbeddingCache, ModelError, model_id_for
     from index.quality.evaluate import EvalReport, evaluate, load_jsonl

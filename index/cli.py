@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from index.config import IndexSettings
 
 if TYPE_CHECKING:
-    from index.corpus.fetch import FetchReport
+    from index.corpus.fetching.report import FetchReport
 
 
 def _settings(args: argparse.Namespace) -> IndexSettings:
@@ -66,7 +66,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         path = Path(name)
         try:
             if path.suffix.lower() in (".html", ".htm"):
-                from index.corpus.importers.html import article_from_html
+                from index.corpus.importers.html.page import article_from_html
 
                 if not args.url:
                     raise ArticleError(f"{path}: --url is needed for an HTML page")
@@ -248,7 +248,8 @@ def cmd_fetch(args: argparse.Namespace) -> int:
 
 def _fetcher(args: argparse.Namespace) -> Callable[[IndexSettings], FetchReport]:
     """What ``update`` fetches with: the feeds, or with ``--backfill`` the whole archive."""
-    from index.corpus.fetch import fetch_all, fetch_options
+    from index.corpus.fetch import fetch_all
+    from index.corpus.fetching.options import fetch_options
 
     if not args.backfill:
         return lambda s: fetch_all(
@@ -272,7 +273,8 @@ def _fetcher(args: argparse.Namespace) -> Callable[[IndexSettings], FetchReport]
 
 def cmd_update(args: argparse.Namespace) -> int:
     """The same update as the bot's /update: fetch, then build (no engine to switch here)."""
-    from index.corpus.fetch import FetchError, SourceError
+    from index.corpus.fetching.sources import SourceError
+    from index.corpus.fetching.state import FetchError
     from index.lifecycle import update
 
     settings = _settings(args)
@@ -284,19 +286,8 @@ def cmd_update(args: argparse.Namespace) -> int:
     return report.fetch.exit_code
 
 
-def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    logging.getLogger("bm25s").setLevel(logging.WARNING)
-    parser = argparse.ArgumentParser(prog="python -m index", description=__doc__)
-    parser.add_argument("--content-dir", dest="content_dir")
-    parser.add_argument("--index-dir", dest="index_dir")
-    parser.add_argument(
-        "--model",
-        dest="embedding_model",
-        help="'auto', 'e5', 'minilm', or a sentence-transformers name or path",
-    )
-    sub = parser.add_subparsers(dest="command", required=True)
-
+def _corpus_commands(sub: argparse._SubParsersAction) -> None:
+    """Commands that fill content/ and build the index from it."""
     p = sub.add_parser("import-seeds", help="import the raw seed pages into content/")
     p.add_argument("dir", nargs="?", default="../shared/seeds")
     p.set_defaults(func=cmd_import_seeds)
@@ -313,6 +304,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_build)
 
+
+def _engine_commands(sub: argparse._SubParsersAction) -> None:
+    """Commands that query, measure and tune the engine, and prepare its models."""
     p = sub.add_parser("ask", help="ask a question ('-' reads one per line on stdin)")
     p.add_argument("question")
     p.add_argument("--k", type=int, default=5)
@@ -342,6 +336,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--force", action="store_true")
     p.set_defaults(func=cmd_model)
 
+
+def _fetch_commands(sub: argparse._SubParsersAction) -> None:
+    """``fetch`` and ``update``: the same options (source, --since, --backfill, limits)."""
     for name, func, helptext in (
         ("fetch", cmd_fetch, "fetch new posts from content/sources.toml"),
         ("update", cmd_update, "fetch, then build incrementally"),
@@ -361,6 +358,28 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--delay", type=float, help="seconds between requests to one site")
         p.set_defaults(func=func)
 
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line: global options, then one subcommand per use case."""
+    parser = argparse.ArgumentParser(prog="python -m index", description=__doc__)
+    parser.add_argument("--content-dir", dest="content_dir")
+    parser.add_argument("--index-dir", dest="index_dir")
+    parser.add_argument(
+        "--model",
+        dest="embedding_model",
+        help="'auto', 'e5', 'minilm', or a sentence-transformers name or path",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    _corpus_commands(sub)
+    _engine_commands(sub)
+    _fetch_commands(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("bm25s").setLevel(logging.WARNING)
+    parser = build_parser()
     args = parser.parse_args(argv)
     from index.models.embed import ModelError
     from index.storage.versions import IndexUnavailable

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 from index.build.pipeline import BuildReport, build_index
 from index.config import IndexSettings
-from index.corpus.fetch import FetchReport, fetch_all
+from index.corpus.fetch import fetch_all
+from index.corpus.fetching.report import FetchReport
 from index.corpus.folder import mark_refreshed
 from index.models.embed import Embedder
 from index.retrieval.engine import Engine

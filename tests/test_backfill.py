@@ -22,8 +22,9 @@ import wpsite
 
 from index.config import IndexSettings
 from index.corpus.article import read_article
-from index.corpus.backfill import backfill, backfill_state_path
-from index.corpus.fetch import FetchOptions, SourceError, load_sources
+from index.corpus.backfill import backfill, backfill_state_path, path_filter
+from index.corpus.fetching.options import FetchOptions
+from index.corpus.fetching.sources import SourceError, load_sources
 from index.corpus.folder import articles_dir
 from index.corpus.sitemap import SitemapError, parse_sitemap
 
@@ -131,6 +132,49 @@ def test_since_limits_the_backfill(site: wpsite.WPSite, tmp_path: Path) -> None:
     assert not {urlsplit(t).path for t in site.log} & old  # older posts never requested
 
 
+
+def undated_in_sitemap(site: wpsite.WPSite, since: dt.date) -> tuple[list, list]:
+    """Three importable posts older than ``since`` and two newer ones, listed without lastmod."""
+    ok = [p for p in site.posts if p.path in site.expected_paths() and p is not site.moved]
+    old = [p for p in ok if p.date < since][-3:]
+    new = [p for p in ok if p.date >= since][:2]
+    site.no_lastmod = {p.n for p in [*old, *new]}
+    return old, new
+
+
+def test_since_without_lastmod_decides_by_the_page_date_once(
+    site: wpsite.WPSite, tmp_path: Path
+) -> None:
+    since = dt.date(2024, 1, 1)
+    old, new = undated_in_sitemap(site, since)
+    settings = make_settings(tmp_path, site)
+    first = backfill(settings, since=since, options=OPTIONS)
+    assert sorted(imported_paths(settings)) == sorted(site.expected_paths(since))
+    assert all(site.hits[p.path] == 1 for p in [*old, *new])  # downloaded to learn their date
+    listed_old = {site.listed_path(p) for p in site.posts if p.date < since}
+    listed_old -= {p.path for p in site.posts if site.excluded(p)}
+    assert first.sources[0].ignored == len(listed_old)  # the undated old ones counted too
+    assert not {urlsplit(t).path for t in site.log} & (listed_old - {p.path for p in old})
+
+    pages = site.post_hits()
+    again = backfill(settings, since=since, options=OPTIONS)
+    assert site.post_hits() == pages  # the page's date is remembered: no download again
+    assert again.sources[0].ignored == first.sources[0].ignored
+    assert sorted(imported_paths(settings)) == sorted(site.expected_paths(since))
+
+    backfill(settings, options=OPTIONS)  # an earlier --since (here none) still gets them
+    assert sorted(imported_paths(settings)) == sorted(site.expected_paths())
+
+
+def test_feed_dates_decide_without_a_download(site: wpsite.WPSite, tmp_path: Path) -> None:
+    since = dt.date(2024, 1, 1)
+    old, _ = undated_in_sitemap(site, since)
+    settings = make_settings(tmp_path, site, paged_feed=True)
+    backfill(settings, since=since, options=OPTIONS)
+    assert sorted(imported_paths(settings)) == sorted(site.expected_paths(since))
+    assert not any(site.hits[p.path] for p in old)  # the paged feed dated them
+    assert_never_requested(site)
+
 def test_paged_feed_discovery(site: wpsite.WPSite, tmp_path: Path) -> None:
     since = dt.date(2024, 6, 1)
     settings = make_settings(tmp_path, site, sitemap=False, paged_feed=True)
@@ -219,6 +263,32 @@ def test_sources_toml_archive_keys_are_checked(tmp_path: Path) -> None:
     (source,) = load_sources(path)
     assert source.include == (r"^/\d{4}/",) and source.sitemap == "https://example.org/s.xml"
 
+
+
+def test_real_sources_keep_posts_and_leave_out_listings() -> None:
+    """content/sources.toml on the URL shapes a WordPress sitemap lists besides posts."""
+    sources = {s.name: s for s in load_sources(ROOT / "content" / "sources.toml")}
+    lqdn = "https://www.laquadrature.net"
+    posts = [read_article(p).url for p in articles_dir(ROOT / "content").glob("*.md")]
+    cases = {
+        "La Quadrature du Net": (
+            [u for u in posts if u.startswith(f"{lqdn}/20")],
+            ["/tag/vsa/", "/category/actualites/", "/author/bastien/", "/page/2/", "/soutenir/",
+             "/2024/05/02/revue-de-presse-du-2-mai-2024/", "/2023/06/01/newsletter-juin/"],
+        ),
+        "Technopolice": (
+            ["https://technopolice.fr/blog/la-vsa-aux-jeux-olympiques-et-apres/"],
+            ["/blog/tag/vsa/", "/blog/category/actualites/", "/blog/author/x/", "/blog/page/2/",
+             "/blog/feed/", "/blog/wp-json/wp/v2/posts", "/", "/marseille/"],
+        ),
+    }
+    for name, (kept, dropped) in cases.items():
+        src = sources[name]
+        assert src.sitemap and src.allows(src.sitemap) and src.paged_feed
+        keep = path_filter(src)
+        assert kept and all(keep(url) for url in kept), name
+        site = f"{urlsplit(src.feed).scheme}://{urlsplit(src.feed).netloc}"
+        assert not [path for path in dropped if keep(site + path)], name
 
 def test_sitemap_parser_refuses_entities_bombs_and_other_xml() -> None:
     xxe = (

@@ -15,17 +15,10 @@ import pytest
 
 from index.config import IndexSettings
 from index.corpus.article import read_article
-from index.corpus.fetch import (
-    FetchError,
-    FetchOptions,
-    FetchState,
-    SourceError,
-    _run_lock,
-    fetch_all,
-    fetch_state_path,
-    load_sources,
-    main_fetch,
-)
+from index.corpus.fetch import fetch_all, main_fetch
+from index.corpus.fetching.options import FetchOptions
+from index.corpus.fetching.sources import SourceError, load_sources
+from index.corpus.fetching.state import FetchError, FetchState, fetch_state_path, run_lock
 from index.corpus.folder import articles_dir, load_corpus
 
 FIXTURES = Path(__file__).parent / "webfixtures"
@@ -469,7 +462,7 @@ def test_corrupt_state_and_lock(site: Site, settings: IndexSettings) -> None:
     state.write_text("{not json", encoding="utf-8")
     assert run(settings).added == 2  # a broken state file only costs a full pass
     assert FetchState.load(state).entries
-    with _run_lock(state), pytest.raises(FetchError, match="another fetch is running"):
+    with run_lock(state), pytest.raises(FetchError, match="another fetch is running"):
         run(settings)
 
 
@@ -521,21 +514,21 @@ def test_edited_post_with_same_pubdate_is_refetched(site: Site, settings: IndexS
 
 def test_unexpected_error_on_one_entry_spares_the_others(
         site: Site, settings: IndexSettings, monkeypatch: pytest.MonkeyPatch) -> None:
-    import index.corpus.fetch
+    import index.corpus.fetching.run
 
-    real = index.corpus.fetch.save_article
+    real = index.corpus.fetching.run.save_article
 
     def flaky_save(content_dir: Path, article):  # type: ignore[no-untyped-def]
         if "marseille" in article.url:
             raise OSError(28, "No space left on device")
         return real(content_dir, article)
 
-    monkeypatch.setattr(index.corpus.fetch, "save_article", flaky_save)
+    monkeypatch.setattr(index.corpus.fetching.run, "save_article", flaky_save)
     standard_site(site)
     write_sources(settings, site, SOURCES[0])
     report = run(settings)
     assert report.added == 2
     assert report.skipped == [(site.base + MARSEILLE,
                                "unexpected error (OSError: [Errno 28] No space left on device)")]
-    monkeypatch.setattr(index.corpus.fetch, "save_article", real)
+    monkeypatch.setattr(index.corpus.fetching.run, "save_article", real)
     assert run(settings).added == 1  # not marked done: retried next run

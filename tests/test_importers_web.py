@@ -13,13 +13,9 @@ from index.corpus.importers.feed import (
     has_full_content,
     parse_feed,
 )
-from index.corpus.importers.html import (
-    ExtractionError,
-    article_from_html,
-    decode_html,
-    html_to_body,
-    repair_mojibake,
-)
+from index.corpus.importers.html import ExtractionError
+from index.corpus.importers.html.decode import decode_html, repair_mojibake
+from index.corpus.importers.html.page import article_from_html, html_to_body
 
 FIXTURES = Path(__file__).parent / "webfixtures"
 BASE = "http://127.0.0.1:8765"

@@ -24,7 +24,7 @@ from bot.logs import make_formatter, redact, setup_logging
 from bot.services import KEY
 from bot.settings import BotSettings
 from index import FetchReport, update
-from index.corpus.fetch import SourceReport
+from index.corpus.fetching.report import SourceReport
 from index.corpus.folder import REFRESHED_FILE, mark_refreshed
 
 

@@ -180,6 +180,7 @@ class WPSite:
     log: list[str] = field(default_factory=list)  # every requested path (with query)
     hits: Counter = field(default_factory=Counter)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    no_lastmod: set[int] = field(default_factory=set)  # posts the sitemap lists without lastmod
 
     def __post_init__(self) -> None:
         by_n = {p.n: p for p in self.posts}
@@ -225,7 +226,8 @@ class WPSite:
     def sitemap_posts(self, posts: list[Post]) -> bytes:
         urls = "".join(
             f"<url><loc>{self.base}{self.listed_path(p)}</loc>"
-            f"<lastmod>{p.lastmod.isoformat()}</lastmod></url>"
+            + ("" if p.n in self.no_lastmod else f"<lastmod>{p.lastmod.isoformat()}</lastmod>")
+            + "</url>"
             for p in posts
         )
         return (

@@ -7,7 +7,10 @@ regexes are dropped before any request. The rest goes newest first through the s
 pipeline as ``fetch`` (polite client, URL guard, robots.txt, conditional GET, extraction,
 atomic save), with its own state file saved after every article: a run stopped by Ctrl-C or
 ``kill -9`` loses at most the article in flight, and the next run skips what is done (an
-article whose ``lastmod`` has not moved costs no request).
+article whose ``lastmod`` has not moved costs no request). ``--since`` decides by the
+sitemap's ``lastmod``, else the feed entry's date, else the page's own date once downloaded: such
+a page older than ``--since`` is not imported, and its date is remembered so that the next run
+does not download it again.
 """
 
 from __future__ import annotations
@@ -24,19 +27,13 @@ import httpx
 from tqdm import tqdm
 
 from index.config import IndexSettings
-from index.corpus.fetch import (
-    FetchOptions,
-    FetchReport,
-    FetchState,
-    PoliteClient,
-    Source,
-    SourceReport,
-    _Failure,
-    _Run,
-    fetch_options,
-    fetch_session,
-    report_run,
-)
+from index.corpus.fetch import report_run
+from index.corpus.fetching.client import Failure, PoliteClient
+from index.corpus.fetching.options import FetchOptions, fetch_options
+from index.corpus.fetching.report import FetchReport, SourceReport
+from index.corpus.fetching.run import EntryRun, fetch_session
+from index.corpus.fetching.sources import Source
+from index.corpus.fetching.state import FetchState
 from index.corpus.importers.feed import FeedEntry, FeedError, parse_feed
 from index.corpus.sitemap import SitemapError, parse_sitemap
 from index.corpus.urlguard import explicit_port
@@ -94,16 +91,16 @@ class _Discoverer:
     def _get(self, url: str) -> bytes | None:
         """The body of a listing (sitemap or feed page); None on 404/410 (the end)."""
         if not self.src.allows(url):
-            raise _Failure("outside the source's site", transient=False)
+            raise Failure("outside the source's site", transient=False)
         if not self.http.robots_allow(url, self.src.allows, self.ports):
-            raise _Failure("disallowed by robots.txt", transient=False)
+            raise Failure("disallowed by robots.txt", transient=False)
         resp = self.http.get(
             url, max_bytes=self.options.max_feed_bytes, allowed=self.src.allows, ports=self.ports
         )
         if resp.status in (404, 410):
             return None
         if resp.status != 200:
-            raise _Failure(f"HTTP {resp.status}", transient=resp.status >= 500)
+            raise Failure(f"HTTP {resp.status}", transient=resp.status >= 500)
         return resp.body
 
     def sitemap(self) -> dict[str, dt.datetime | None]:
@@ -118,9 +115,9 @@ class _Discoverer:
             try:
                 body = self._get(url)
                 if body is None:
-                    raise _Failure("HTTP 404", transient=False)
+                    raise Failure("HTTP 404", transient=False)
                 sitemap = parse_sitemap(body)
-            except (_Failure, SitemapError) as exc:
+            except (Failure, SitemapError) as exc:
                 self.failures.append((url, f"sitemap: {getattr(exc, 'reason', None) or exc}"))
                 continue
             todo.extend(sitemap.children)
@@ -139,7 +136,7 @@ class _Discoverer:
                 if body is None:
                     break
                 feed = parse_feed(body, url)
-            except (_Failure, FeedError) as exc:
+            except (Failure, FeedError) as exc:
                 self.failures.append((url, f"feed: {getattr(exc, 'reason', None) or exc}"))
                 break
             new = [e for e in feed.entries if e.url not in found]
@@ -180,7 +177,7 @@ def discover(http: PoliteClient, src: Source, options: FetchOptions) -> Discover
     return Discovery([e for _, e in entries], left_out, finder.failures)
 
 
-def _source(run: _Run, src: Source, state: FetchState, progress: bool) -> SourceReport:
+def _source(run: EntryRun, src: Source, state: FetchState, progress: bool) -> SourceReport:
     rep = SourceReport(name=src.name, feed=src.sitemap or src.feed)
     if not (src.sitemap or src.paged_feed):
         rep.feed_status = "failed"

@@ -19,7 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from index.language import detect_lang, terms
+from index.langdetect import detect_lang
+from index.language import terms
 from index.quality.evaluate import EvalReport, evaluate, load_jsonl, normalise_quote
 from index.retrieval.engine import Engine
 from index.retrieval.quote import quote_text

@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING
 
 import Stemmer
 
-from index.language import EN_STOP_WORDS, STOP_WORDS, fold, stem, terms
+from index.langdetect import EN_STOP_WORDS
+from index.language import STOP_WORDS, fold, stem, terms
 from index.retrieval.question import AnalyzedQuery, answer_type
 
 if TYPE_CHECKING:

@@ -16,7 +16,8 @@ import bm25s
 import numpy as np
 from scipy import sparse
 
-from index.language import STOP_WORDS, detect_lang, fold, fold_word, stem, terms, words
+from index.langdetect import detect_lang
+from index.language import STOP_WORDS, fold, fold_word, stem, terms, words
 from index.retrieval.colloquial import expand_texting, split_elision
 from index.retrieval.english import analyze_english
 from index.retrieval.question import AnalyzedQuery, answer_type

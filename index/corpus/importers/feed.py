@@ -19,7 +19,9 @@ import lxml.etree
 import lxml.html
 
 from index.corpus.article import article_id
-from index.corpus.importers.html import ExtractionError, html_to_body, parse_date
+from index.corpus.importers.html import ExtractionError
+from index.corpus.importers.html.metadata import parse_date
+from index.corpus.importers.html.page import html_to_body
 from index.types import Article
 
 
