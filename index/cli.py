@@ -362,7 +362,7 @@ def main(argv: list[str] | None = None) -> int:
         p.set_defaults(func=func)
 
     args = parser.parse_args(argv)
-    from index.models.embed import ModelError
+    from index.models.resolve import ModelError
     from index.storage.versions import IndexUnavailable
 
     try:
