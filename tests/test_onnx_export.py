@@ -159,6 +159,7 @@ def test_build_encoding_gives_the_serving_vectors_bit_for_bit(
     with enc.keep_build_session():
         parallel = enc.encode(texts, "", 32)
         again = enc.encode(texts[::-1], "", 32)[::-1]  # the kept session, other neighbours
+        assert enc.holds_build_session  # one session for the whole build
     assert np.array_equal(parallel, one_by_one) and np.array_equal(again, one_by_one)
     assert enc.weights == ("int8" if cpu_has_vnni() else "uint8")
     assert not enc.holds_build_session  # freed after the build
