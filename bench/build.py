@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.perf_counter()
         embedder = Embedder(settings)
         t_load = time.perf_counter() - t0
-        embedder._encode(["échauffement du modèle"], embedder.passage_prompt)  # warm kernels
+        embedder.encode_uncached(["échauffement"], embedder.passage_prompt)  # warm kernels
 
         full = build_index(settings, embedder, progress=False)
         rate = full.passages / full.seconds

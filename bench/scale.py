@@ -174,13 +174,13 @@ def main(argv: list[str] | None = None) -> int:
         ]
         seed_ctx = [passage_context(a, ps) for a, ps in seed_pairs]
         sample = [contexts[i] for i in np.random.default_rng(1).choice(len(contexts), args.real)]
-        real = embedder._encode(seed_ctx + sample, embedder.passage_prompt)
+        real = embedder.encode_uncached(seed_ctx + sample, embedder.passage_prompt)
         # Real sentences of a few seed passages: how close a sentence is to its own passage.
         pick = np.random.default_rng(4).choice(
             len(seed_pairs), min(args.real_sentences, len(seed_pairs)), replace=False
         )
         real_units = [sentence_units(*seed_pairs[i]) for i in pick]
-        real_sent = embedder._encode(
+        real_sent = embedder.encode_uncached(
             [u[2] for us in real_units for u in us], embedder.passage_prompt
         )
         real_counts = np.array([len(us) for us in real_units])

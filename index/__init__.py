@@ -46,9 +46,9 @@ _EXPORTS: dict[str, str] = {
     "sentence_units": "index.retrieval.sentences",
     # models
     "Embedder": "index.models.embed",
-    "EmbeddingCache": "index.models.embed",
-    "ModelError": "index.models.embed",
-    "model_id_for": "index.models.embed",
+    "EmbeddingCache": "index.models.embedding_cache",
+    "ModelError": "index.models.resolve",
+    "model_id_for": "index.models.resolve",
     # storage
     "IndexUnavailable": "index.storage.versions",
     "IndexDamaged": "index.storage.versions",
@@ -128,7 +128,9 @@ if TYPE_CHECKING:  # for type checkers and readers: what each name is
     from index.corpus.folder import articles_dir, load_corpus, save_article
     from index.langdetect import detect_lang
     from index.lifecycle import Fetcher, UpdateReport, open_engine, rebuild, update
-    from index.models.embed import Embedder, EmbeddingCache, ModelError, model_id_for
+    from index.models.embed import Embedder
+    from index.models.embedding_cache import EmbeddingCache
+    from index.models.resolve import ModelError, model_id_for
     from index.quality.evaluate import EvalReport, evaluate, load_jsonl
     from index.retrieval.dates import latest_articles
     from index.retrieval.engine import CANDIDATES, Engine, IndexInfo

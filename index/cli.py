@@ -381,7 +381,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("bm25s").setLevel(logging.WARNING)
     parser = build_parser()
     args = parser.parse_args(argv)
-    from index.models.embed import ModelError
+    from index.models.resolve import ModelError
     from index.storage.versions import IndexUnavailable
 
     try:

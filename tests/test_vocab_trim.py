@@ -28,9 +28,10 @@ FOREIGN = {
     "french, a Brazilian city": "La reconnaissance faciale à São Paulo",
 }
 
+
 @pytest.fixture(scope="module")
 def e5(e5_deployment: Path) -> Path:
-    from index.models.embed import E5_DIR
+    from index.models.resolve import E5_DIR
 
     return e5_deployment / E5_DIR
 
@@ -86,7 +87,7 @@ def test_trimmed_tokenizer_gives_the_same_ids(folder: Path) -> None:
 
 def test_trimmed_model_gives_the_same_vectors(folder: Path) -> None:
     """Bit for bit, on the longest passages and on eval questions; foreign scripts drift."""
-    from index.models.embed import OnnxEncoder
+    from index.models.onnx_encoder import OnnxEncoder
     from index.models.vocab import TRIMMED_MODEL, TRIMMED_TOKENIZER
 
     full = OnnxEncoder(folder, SOURCE, threads=1)
@@ -105,7 +106,7 @@ def test_trimmed_model_gives_the_same_vectors(folder: Path) -> None:
 
 def test_choice_is_reversible_and_follows_the_export(folder: Path) -> None:
     from index.config import IndexSettings
-    from index.models.embed import model_id_for, onnx_files, resolve_model
+    from index.models.resolve import model_id_for, onnx_files, resolve_model
     from index.models.vocab import TRIMMED_MODEL, TRIMMED_STAMP, TRIMMED_TOKENIZER, vocabulary_id
 
     auto = IndexSettings(embedding_model=str(folder), embedding_backend="onnx")
@@ -131,7 +132,7 @@ def test_choice_is_reversible_and_follows_the_export(folder: Path) -> None:
 RSS_AFTER_LONG_TEXTS = """
 import sys
 from pathlib import Path
-from index.models.embed import OnnxEncoder
+from index.models.onnx_encoder import OnnxEncoder
 from index.models.vocab import TRIMMED_MODEL, TRIMMED_TOKENIZER
 
 def rss() -> float:

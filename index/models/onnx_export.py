@@ -4,7 +4,7 @@
 folder, where `index.models.embed.Embedder` picks it up (backend 'auto' or 'onnx'). Offline and
 idempotent: an existing export is kept unless ``force``. The packaged MiniLM lives in
 site-packages, so it is first copied to ``data/models/all-MiniLM-L6-v2`` (which
-`index.models.embed.resolve_model` then prefers) and exported there.
+`index.models.resolve.resolve_model` then prefers) and exported there.
 
 Exporting takes ~45 s and quantising ~30 s for multilingual-e5-small on 2 cores; MiniLM ~10 s.
 Then, for a SentencePiece (Unigram) tokenizer, the French + English trimmed copy
@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 from index.config import IndexSettings
-from index.models.embed import MINILM_DIR, ONNX_INT8_FILE, ModelError, minilm_path, resolve_model
+from index.models.resolve import MINILM_DIR, ONNX_INT8_FILE, ModelError, minilm_path, resolve_model
 from index.models.vocab import write_trimmed
 
 log = logging.getLogger(__name__)

@@ -1,0 +1,139 @@
+"""int8 weights for onnxruntime's faster uint8 x int8 kernels, used only where exact: the
+conversion, its cached copy beside the embedding cache, and the per-machine verdict that it
+gives the very vectors of the uint8-weight file (checked on PROBE_TEXTS)."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from pathlib import Path
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+# Texts that must come out bit-identical from a build session before it is trusted: long and
+# short, accents, digits, an English one; long ones drive int8 products to their extremes.
+PROBE_TEXTS = (
+    "La vidéosurveillance algorithmique (VSA) analyse en temps réel les images des caméras : "
+    "détection de « comportements suspects », de bagarres, de regroupements, d’abandons de "
+    "bagages. Expérimentée pendant les Jeux olympiques de 2024, elle a coûté 15 000 € à Nice, "
+    "Marseille et Paris ; la CNIL et le Conseil d’État en ont débattu. " * 3,
+    "Capteurs sonores à Saint-Étienne",
+    "Who builds the facial recognition software tested in France, and for how much?",
+)
+
+
+def cpu_has_vnni() -> bool:
+    """AVX-512 VNNI or AVX-VNNI: onnxruntime's uint8 x int8 products are then exact int32
+    dot products (vpdpbusd); elsewhere they may saturate 16-bit sums (vpmaddubsw)."""
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as fh:
+            for line in fh:
+                if line.startswith("flags"):
+                    flags = set(line.split(":", 1)[1].split())
+                    return bool(flags & {"avx512_vnni", "avx_vnni"})
+    except OSError:
+        pass
+    return False
+
+
+def _verdict(model_file: Path) -> Path:
+    """Beside an int8-weight file: the machine on which it gave the file's very vectors."""
+    return model_file.with_name(model_file.name + ".verified")
+
+
+def _machine_fingerprint() -> str:
+    """CPU model and flags, and the onnxruntime version: what decides int8 kernels' numerics."""
+    import onnxruntime as ort
+
+    lines = []
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as fh:
+            for line in fh:
+                if line.startswith(("model name", "flags")):
+                    lines.append(line.strip())
+                if len(lines) >= 2:
+                    break
+    except OSError:
+        pass
+    return hashlib.sha256("\n".join([ort.__version__, *lines]).encode()).hexdigest()
+
+
+def int8_weight_model(path: Path) -> bytes:
+    """The uint8-weight model with its MatMulInteger weights as int8: w - 128 with zero point
+    z - 128 leaves every (w - z) as it was, so the integer products, and the vectors, are the
+    same; onnxruntime has faster uint8 x int8 kernels (about 1.5x on AVX-512 VNNI)."""
+    import onnx
+    from onnx import numpy_helper
+
+    model = onnx.load(str(path))
+    inits = {i.name: i for i in model.graph.initializer}
+    for node in model.graph.node:
+        if node.op_type != "MatMulInteger" or len(node.input) < 4:
+            continue
+        weight, zero = inits.get(node.input[1]), inits.get(node.input[3])
+        if weight is None or zero is None or weight.data_type != onnx.TensorProto.UINT8:
+            continue
+        for t in (weight, zero):
+            shifted = numpy_helper.to_array(t).astype(np.int16) - 128
+            t.CopyFrom(numpy_helper.from_array(shifted.astype(np.int8), t.name))
+    return model.SerializeToString()
+
+
+class Int8WeightFile:
+    """The int8-weight copy of one model file, kept in ``cache_dir`` when there is one (by the
+    file's size and date), with the verdict of the machine on which it was found exact."""
+
+    def __init__(self, model_path: Path, cache_dir: Path | None) -> None:
+        self.model_path = model_path
+        self.cache_dir = cache_dir
+
+    def model(self) -> bytes | str:
+        """int8_weight_model's bytes, kept as a file in ``cache_dir`` when there is one (the
+        conversion takes 0.4 s for e5); the probe checks it like a fresh one."""
+        cached = self.path()
+        if cached is None:
+            return int8_weight_model(self.model_path)
+        if cached.exists():
+            return str(cached)
+        model = int8_weight_model(self.model_path)
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        for old in cached.parent.glob(f"{self._stem()}-*-int8w.onnx*"):
+            old.unlink(missing_ok=True)  # an earlier export's, and its verdict
+        tmp = cached.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_bytes(model)
+        os.replace(tmp, cached)
+        return model
+
+    def _stem(self) -> str:
+        return f"{self.model_path.parent.parent.name}-{self.model_path.stem}"
+
+    def path(self) -> Path | None:
+        """Where the int8-weight copy of this very model file is cached (by size and date)."""
+        if self.cache_dir is None:
+            return None
+        st = self.model_path.stat()
+        name = f"{self._stem()}-{st.st_size}-{st.st_mtime_ns}-int8w.onnx"
+        return self.cache_dir / "onnx" / name
+
+    def verified(self) -> str | None:
+        """The cached int8-weight file when the probe passed with it on this very CPU and
+        onnxruntime: a server then starts without loading the model twice (~35 MB less)."""
+        path = self.path()
+        try:
+            if path and path.exists() and _verdict(path).read_text() == _machine_fingerprint():
+                return str(path)
+        except OSError:
+            pass
+        return None
+
+    def record_verified(self) -> None:
+        path = self.path()
+        if path is None or not path.exists():
+            return
+        try:
+            _verdict(path).write_text(_machine_fingerprint())
+        except OSError as exc:
+            log.info("cannot record the int8 check (%s)", exc)
