@@ -18,7 +18,8 @@ from wpsite import generate_posts
 
 from index.build.pipeline import build_index
 from index.config import IndexSettings
-from index.models.embed import E5_DIR, Embedder
+from index.models.embed import Embedder
+from index.models.resolve import E5_DIR
 from index.quality.evaluate import evaluate, load_jsonl
 from index.retrieval.engine import Engine
 
