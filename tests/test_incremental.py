@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-import index.build.pipeline as build_module
+import index.build.compaction as compaction
 from index import open_engine
 from index.build.pipeline import build_index
 from index.config import IndexSettings
@@ -137,7 +137,7 @@ def test_compaction_and_corrupt_previous_version(
 ) -> None:  # fmt: skip
     settings = _settings(corpus, tmp_path / "index", index_settings)
     build_index(settings, embedder, progress=False)
-    monkeypatch.setattr(build_module, "MAX_SEGMENTS", 1)  # the next build compacts
+    monkeypatch.setattr(compaction, "MAX_SEGMENTS", 1)  # the next build compacts
     save_article(corpus, SOUND)
     compacted = build_index(settings, embedder, progress=False)
     folder, _ = open_version(settings.index_dir)
@@ -145,7 +145,7 @@ def test_compaction_and_corrupt_previous_version(
     _same_index(settings, _full(corpus, tmp_path, index_settings, embedder, "d"), embedder)
 
     # A damaged segment of the current version: the next build starts over, and serves.
-    monkeypatch.setattr(build_module, "MAX_SEGMENTS", 16)
+    monkeypatch.setattr(compaction, "MAX_SEGMENTS", 16)
     segment = next((folder / "segments").iterdir())
     with (segment / "terms.npy").open("r+b") as fh:
         fh.seek(-4, 2)
