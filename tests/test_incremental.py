@@ -162,7 +162,7 @@ def test_approximate_index_keeps_its_centroids_when_an_article_is_added(
     """Past ANN_THRESHOLD the version carries IVF centroids: trained by the first build,
     carried over by an incremental one (no list changes), and the engine answers from it as
     it does from the exact scan."""
-    from index.retrieval.vector import IVF_CENTROIDS
+    from index.storage.layout import IVF_CENTROIDS
 
     ivf = _settings(corpus, tmp_path / "ivf", index_settings, ann_threshold=50)
     exact = _settings(corpus, tmp_path / "exact", index_settings)

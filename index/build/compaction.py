@@ -9,11 +9,10 @@ from pathlib import Path
 
 import numpy as np
 
-from index.build.segment_rows import ROW_FIELD, ROWS
+from index.build.segment_rows import ROW_FIELD
 from index.build.state import ArticleRecord
-from index.retrieval.sentences import SENTENCE_VECTORS
-from index.retrieval.vector import PASSAGE_VECTORS
-from index.storage.segments import RowStore, segment_dir
+from index.storage.layout import PASSAGE_VECTORS, SENTENCE_VECTORS
+from index.storage.segments import SEGMENT_ROWS, RowStore, segment_dir, write_rows
 
 log = logging.getLogger(__name__)
 
@@ -59,13 +58,13 @@ def _compact(
     folder = segment_dir(work, name)
     folder.mkdir(parents=True)
     out: list[ArticleRecord] = [ArticleRecord(**r.__dict__) for r in records]
-    for file in ROWS:
+    for file in SEGMENT_ROWS:
         field_name = ROW_FIELD[file]
         starts = np.array(
             [stores[file].bounds[r.segment] + getattr(r, field_name)[0] for r in records]
         )
         counts = np.array([getattr(r, field_name)[1] for r in records])
-        np.save(folder / file, stores[file].ranges(starts, counts))
+        write_rows(folder, file, stores[file].ranges(starts, counts))
         offsets = np.concatenate([[0], np.cumsum(counts)[:-1]])
         for r, o, c in zip(out, offsets, counts, strict=True):
             setattr(r, field_name, (int(o), int(c)))
@@ -73,4 +72,4 @@ def _compact(
         r.segment = 0
     for old in names:
         shutil.rmtree(segment_dir(work, old))
-    return [name], out, {f: RowStore.open(work, f, [name]) for f in ROWS}, {}
+    return [name], out, {f: RowStore.open(work, f, [name]) for f in SEGMENT_ROWS}, {}

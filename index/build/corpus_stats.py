@@ -4,9 +4,7 @@ and the vector index's centroids."""
 
 from __future__ import annotations
 
-import json
 import logging
-from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -18,13 +16,16 @@ from index.corpus.article import read_article
 from index.corpus.folder import articles_dir
 from index.retrieval.acronyms import acronyms_from_evidence, initial_phrases
 from index.retrieval.lexical import LexicalIndex, Vocabulary
-from index.retrieval.sentences import SENTENCE_RANGES, SENTENCE_VECTORS
-from index.retrieval.vector import (
-    IVF_CENTROIDS,
+from index.retrieval.sentences import write_sentence_ranges
+from index.retrieval.snapshot import passage_lines
+from index.retrieval.vector import read_passage_rows, write_passage_rows
+from index.storage.layout import (
+    PASSAGE_META,
     PASSAGE_VECTORS,
-    centroids_fit,
-    list_count,
-    train_centroids,
+    PASSAGES,
+    SENTENCE_VECTORS,
+    TERM_COUNTS,
+    WORD_COUNTS,
 )
 from index.storage.segments import RowStore
 
@@ -41,19 +42,17 @@ def write_passages(
     the previous version's file, a new one's written."""
     old = b""
     if prev_folder is not None and any(r.id not in by_new for r in records):
-        old = (prev_folder / "passages.jsonl").read_bytes()
+        old = (prev_folder / PASSAGES).read_bytes()
     n = 0
     pos = 0
-    with (work / "passages.jsonl").open("wb") as fh:
+    with (work / PASSAGES).open("wb") as fh:
         for r in records:
             an = by_new.get(r.id)
             if an is None:
                 start, end = r.jsonl
                 chunk = old[start:end]
             else:
-                chunk = "".join(
-                    json.dumps(asdict(p), ensure_ascii=False) + "\n" for p in an.passages
-                ).encode("utf-8")
+                chunk = passage_lines(an.passages)
             fh.write(chunk)
             r.jsonl = (pos, pos + len(chunk))
             pos += len(chunk)
@@ -67,19 +66,19 @@ def write_layout(
     """passage_rows.npy (each passage's vector row) and sentence_ranges.npy."""
     counts = np.array([r.passages[1] for r in records], dtype=np.int64)
     if not n:
-        np.save(work / "passage_rows.npy", np.zeros(0, dtype=np.int64))
-        np.save(work / SENTENCE_RANGES, np.zeros((0, 2), dtype=np.int64))
+        write_passage_rows(work, np.zeros(0, dtype=np.int64))
+        write_sentence_ranges(work, np.zeros((0, 2), dtype=np.int64))
         return
     first = first_rows(records, stores[PASSAGE_VECTORS], "passages")
     rows = np.repeat(first - np.cumsum(counts) + counts, counts) + np.arange(n)
-    np.save(work / "passage_rows.npy", rows.astype(np.int64))
-    meta = stores["passage_meta.npy"].take(rows)
+    write_passage_rows(work, rows)
+    meta = stores[PASSAGE_META].take(rows)
     sent_counts = meta[:, 0].astype(np.int64)
     sfirst = np.repeat(first_rows(records, stores[SENTENCE_VECTORS], "sentences"), counts)
     excl = np.cumsum(sent_counts) - sent_counts  # sentences before each passage, overall
     art_start = np.repeat(np.cumsum(counts) - counts, counts)  # each article's first passage
     starts = sfirst + excl - excl[art_start]
-    np.save(work / SENTENCE_RANGES, np.stack([starts, starts + sent_counts], axis=1))
+    write_sentence_ranges(work, np.stack([starts, starts + sent_counts], axis=1))
 
 
 def write_lexical(
@@ -90,11 +89,11 @@ def write_lexical(
     n: int,
 ) -> None:
     """BM25 and the query vocabulary, from every article's stored counts."""
-    rows = np.load(work / "passage_rows.npy")
-    meta = stores["passage_meta.npy"].take(rows)
-    tfirst = first_rows(records, stores["terms.npy"], "terms")
+    rows = read_passage_rows(work)
+    meta = stores[PASSAGE_META].take(rows)
+    tfirst = first_rows(records, stores[TERM_COUNTS], "terms")
     tcount = np.array([r.terms[1] for r in records], dtype=np.int64)
-    pairs = stores["terms.npy"].ranges(tfirst, tcount)
+    pairs = stores[TERM_COUNTS].ranges(tfirst, tcount)
     lexical = LexicalIndex.from_counts(
         list(tables.terms),
         np.concatenate([[0], np.cumsum(meta[:, 1].astype(np.int64))]),
@@ -103,9 +102,9 @@ def write_lexical(
         meta[:, 2].astype(np.int64),
     )
     lexical.save(work)
-    wfirst = first_rows(records, stores["words.npy"], "words")
+    wfirst = first_rows(records, stores[WORD_COUNTS], "words")
     wcount = np.array([r.words[1] for r in records], dtype=np.int64)
-    words = stores["words.npy"].ranges(wfirst, wcount)
+    words = stores[WORD_COUNTS].ranges(wfirst, wcount)
     # Texts in corpus order: every body (newest article first), then every title.
     article_rank = np.repeat(np.arange(len(records), dtype=np.int64), wcount)
     ranks = article_rank + words[:, 4].astype(np.int64) * len(records)
@@ -115,9 +114,7 @@ def write_lexical(
         words[:, :4],
         ranks,
     )
-    (work / "vocab.json").write_text(
-        json.dumps(vocab.to_json(), ensure_ascii=False), encoding="utf-8"
-    )
+    vocab.save(work)
 
 
 def corpus_acronyms(
@@ -133,20 +130,3 @@ def corpus_acronyms(
         return initial_phrases(body, wanted)
 
     return acronyms_from_evidence([r.acronyms for r in records], rescan)
-
-
-def write_centroids(work: Path, store: RowStore, prev_folder: Path | None) -> None:
-    """The IVF centroids: the previous version's while they fit the corpus's size (adding an
-    article changes no list), else trained on the passages' vectors."""
-    rows = np.load(work / "passage_rows.npy")
-    dim = store.arrays[0].shape[1]
-    centroids = None
-    if prev_folder is not None and (prev_folder / IVF_CENTROIDS).exists():
-        try:
-            centroids = np.load(prev_folder / IVF_CENTROIDS)
-        except (OSError, ValueError):
-            centroids = None
-    if not centroids_fit(centroids, len(rows), dim):
-        log.info("training the vector index's %d lists", list_count(len(rows)))
-        centroids = train_centroids(store.take(rows))  # the vectors read only to train
-    np.save(work / IVF_CENTROIDS, centroids)

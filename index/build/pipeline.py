@@ -28,18 +28,11 @@ from tqdm import tqdm
 
 from index.build.analysis import Analysis
 from index.build.compaction import compact_if_due
-from index.build.corpus_stats import (
-    corpus_acronyms,
-    write_centroids,
-    write_layout,
-    write_lexical,
-    write_passages,
-)
+from index.build.corpus_stats import corpus_acronyms, write_layout, write_lexical, write_passages
 from index.build.report import BuildReport, StepTimer
 from index.build.scan import ContentScan, scan_content
-from index.build.segment_rows import ROWS, article_rows, record_of, write_segment
+from index.build.segment_rows import article_rows, record_of
 from index.build.state import (
-    STATE_FILE,
     ArticleRecord,
     BuildState,
     IdTables,
@@ -48,13 +41,22 @@ from index.build.state import (
 )
 from index.config import IndexSettings
 from index.models.embed import Embedder
-from index.retrieval.vector import IVF_CENTROIDS, PASSAGE_VECTORS
-from index.storage.segments import (
+from index.retrieval.snapshot import write_acronyms, write_articles
+from index.retrieval.vector import write_centroids
+from index.storage.layout import (
+    BUILD_STATE,
+    IVF_CENTROIDS,
+    PASSAGE_VECTORS,
+    PASSAGES,
     SEGMENTS_DIR,
     SEGMENTS_FILE,
+)
+from index.storage.segments import (
+    SEGMENT_ROWS,
     RowStore,
     link_or_copy,
     segment_dir,
+    write_segment,
     write_segment_names,
 )
 from index.storage.versions import (
@@ -234,11 +236,11 @@ def _reusable_files(
     """The previous version's files an incremental build reads or links, all checked
     against their checksums: a file damaged in place keeps its size and may keep its
     modification time, and a linked segment is shared by every later version."""
-    names = [STATE_FILE, SEGMENTS_FILE, "passages.jsonl"]
+    names = [BUILD_STATE, SEGMENTS_FILE, PASSAGES]
     if IVF_CENTROIDS in manifest.files:
         names.append(IVF_CENTROIDS)  # carried over while they fit
     for s in sorted({r.segment for r in kept}):
-        names += [f"{SEGMENTS_DIR}/{state.segments[s]}/{file}" for file in ROWS]
+        names += [f"{SEGMENTS_DIR}/{state.segments[s]}/{file}" for file in SEGMENT_ROWS]
     return names
 
 
@@ -247,7 +249,7 @@ def _passage_ids(folder: Path | None, manifest: Manifest | None, embedder: Embed
     if folder is None or manifest is None or manifest.model_id != embedder.model_id:
         return set()
     try:
-        with (folder / "passages.jsonl").open(encoding="utf-8") as fh:
+        with (folder / PASSAGES).open(encoding="utf-8") as fh:
             return {json.loads(line)["id"] for line in fh}
     except (OSError, ValueError, KeyError):
         return set()
@@ -262,7 +264,7 @@ def _assemble(plan: VersionPlan) -> WrittenVersion:
     # Passage order: newest article first (as the engine has always had it).
     order = sorted(range(len(records)), key=lambda i: records[i].sort_key, reverse=True)
     records = [records[i] for i in order]
-    stores = {f: RowStore.open(work, f, names) for f in ROWS} if names else {}
+    stores = {f: RowStore.open(work, f, names) for f in SEGMENT_ROWS} if names else {}
     names, records, stores, known_sums = compact_if_due(
         work, plan.version + "c", names, records, stores, known_sums
     )
@@ -276,25 +278,20 @@ def _assemble(plan: VersionPlan) -> WrittenVersion:
     lap("lexical")
     acronyms = corpus_acronyms(records, by_new, settings.content_dir)
     lap("acronyms")
-    (work / "acronyms.json").write_text(json.dumps(acronyms, ensure_ascii=False), "utf-8")
-    (work / "articles.json").write_text(
-        json.dumps([r.info for r in records], ensure_ascii=False), encoding="utf-8"
-    )
+    write_acronyms(work, acronyms)
+    write_articles(work, [r.info for r in records])
     approximate = bool(settings.ann_threshold and n_passages > settings.ann_threshold)
     if approximate:
         write_centroids(work, stores[PASSAGE_VECTORS], plan.previous.folder if state else None)
     lap("vectors")
-    (work / STATE_FILE).write_text(
-        BuildState(
-            names,
-            plan.scan.started_ns,
-            list(tables.terms),
-            list(tables.words),
-            list(tables.pairs),
-            records,
-        ).to_json(),
-        encoding="utf-8",
-    )
+    BuildState(
+        names,
+        plan.scan.started_ns,
+        list(tables.terms),
+        list(tables.words),
+        list(tables.pairs),
+        records,
+    ).write(work)
     ids = {pid for r in records for pid in r.pids}
     return WrittenVersion(
         _manifest(plan, records, n_passages, approximate), known_sums, n_passages, ids
@@ -319,7 +316,7 @@ def _segments(
     ]
     known_sums: dict[str, str] = {}
     for name in names:
-        for file in ROWS:
+        for file in SEGMENT_ROWS:
             rel = f"{SEGMENTS_DIR}/{name}/{file}"
             link_or_copy(prev_folder / rel, work / rel)  # type: ignore[operator]
             known_sums[rel] = prev_manifest.files[rel]  # type: ignore[union-attr]

@@ -1,48 +1,40 @@
-"""An analysed article's rows, file by file, written as one segment (index/storage/segments.py)
-shared by later versions; and the record that says where its rows are."""
+"""An analysed article's rows, file by file, for a segment (index/storage/segments.py writes
+them); and the record that says where its rows are."""
 
 from __future__ import annotations
 
 from collections import Counter
-from pathlib import Path
 
 import numpy as np
 
 from index.build.analysis import Analysis
 from index.build.state import ArticleRecord, IdTables
 from index.corpus.article import content_hash, info
-from index.retrieval.sentences import SENTENCE_SPANS, SENTENCE_VECTORS
-from index.retrieval.vector import PASSAGE_VECTORS
+from index.storage.layout import (
+    PASSAGE_META,
+    PASSAGE_VECTORS,
+    SENTENCE_SPANS,
+    SENTENCE_VECTORS,
+    TERM_COUNTS,
+    WORD_COUNTS,
+)
 from index.storage.segments import RowStore
-
-# Segment files: name → (dtype, columns; 0 = the model's dimension). passage_meta: per
-# passage (sentences, term pairs, BM25 length); terms: per passage (term id, count); words: per
-# article text (vocabulary pair id, count, first position, first form of its key, title).
-ROWS = {
-    PASSAGE_VECTORS: (np.float32, 0),
-    SENTENCE_VECTORS: (np.float16, 0),
-    SENTENCE_SPANS: (np.int32, 2),
-    "passage_meta.npy": (np.int32, 3),
-    "terms.npy": (np.int32, 2),
-    "words.npy": (np.int32, 5),
-}
-
 
 # Which (first row, count) of an ArticleRecord each segment file's rows are counted by.
 ROW_FIELD = {
     PASSAGE_VECTORS: "passages",
-    "passage_meta.npy": "passages",
+    PASSAGE_META: "passages",
     SENTENCE_VECTORS: "sentences",
     SENTENCE_SPANS: "sentences",
-    "terms.npy": "terms",
-    "words.npy": "words",
+    TERM_COUNTS: "terms",
+    WORD_COUNTS: "words",
 }
 
 
 def article_rows(
     an: Analysis, vectors: np.ndarray, sent_vectors: np.ndarray, tables: IdTables
 ) -> dict[str, np.ndarray]:
-    """One analysed article's rows, file by file (see ROWS)."""
+    """One analysed article's rows, file by file (see SEGMENT_ROWS)."""
     term_rows: list[tuple[int, int]] = []
     meta: list[tuple[int, int, int]] = []
     for us, ts in zip(an.units, an.terms, strict=True):
@@ -54,27 +46,12 @@ def article_rows(
         PASSAGE_VECTORS: vectors.reshape(-1, dim),
         SENTENCE_VECTORS: sent_vectors.reshape(-1, dim),
         SENTENCE_SPANS: np.array([(s, e) for us in an.units for s, e, _ in us]).reshape(-1, 2),
-        "passage_meta.npy": np.array(meta).reshape(-1, 3),
-        "terms.npy": np.array(term_rows).reshape(-1, 2),
-        "words.npy": np.array(
+        PASSAGE_META: np.array(meta).reshape(-1, 3),
+        TERM_COUNTS: np.array(term_rows).reshape(-1, 2),
+        WORD_COUNTS: np.array(
             [(tables.pair(k, f), c, first, kf, title) for k, f, c, first, kf, title in an.words]
         ).reshape(-1, 5),
     }
-
-
-def write_segment(folder: Path, parts: list[dict[str, np.ndarray]], dim: int) -> list[dict]:
-    """Write one segment from per-article rows; returns each article's (first row, count)
-    per file."""
-    folder.mkdir(parents=True)
-    where: list[dict] = [{} for _ in parts]
-    for name, (dtype, width) in ROWS.items():
-        arrays = [np.asarray(p[name]).reshape(-1, width or dim) for p in parts]
-        start = 0
-        for w, a in zip(where, arrays, strict=True):
-            w[name] = (start, len(a))
-            start += len(a)
-        np.save(folder / name, np.concatenate(arrays).astype(dtype))
-    return where
 
 
 def record_of(an: Analysis, segment: int, where: dict) -> ArticleRecord:
@@ -89,8 +66,8 @@ def record_of(an: Analysis, segment: int, where: dict) -> ArticleRecord:
         segment=segment,
         passages=where[PASSAGE_VECTORS],
         sentences=where[SENTENCE_VECTORS],
-        terms=where["terms.npy"],
-        words=where["words.npy"],
+        terms=where[TERM_COUNTS],
+        words=where[WORD_COUNTS],
         pids=[p.id for p in an.passages],
         jsonl=(0, 0),  # set when passages.jsonl is written
         acronyms=an.acronyms,

@@ -13,13 +13,13 @@ from pathlib import Path
 from index.config import IndexSettings
 from index.models.embed import Embedder
 from index.retrieval.acronyms import AcronymEvidence
+from index.storage.layout import BUILD_STATE
 from index.storage.versions import IndexUnavailable, Manifest, current_version, open_version
 
 log = logging.getLogger(__name__)
 
 # Bump when chunking or text analysis changes: the same corpus then gives a different index.
 PIPELINE_VERSION = "7"
-STATE_FILE = "build_state.json"  # what an incremental build needs of the previous version
 STATE_FORMAT = 2
 
 
@@ -93,12 +93,15 @@ class BuildState:
             ensure_ascii=False,
         )
 
+    def write(self, folder: Path) -> None:
+        (folder / BUILD_STATE).write_text(self.to_json(), encoding="utf-8")
+
     @classmethod
     def read(cls, folder: Path) -> BuildState:
         try:
-            data = json.loads((folder / STATE_FILE).read_text(encoding="utf-8"))
+            data = json.loads((folder / BUILD_STATE).read_text(encoding="utf-8"))
             if data.get("format") != STATE_FORMAT or data.get("pipeline") != PIPELINE_VERSION:
-                raise IndexUnavailable(f"{folder / STATE_FILE} is from another pipeline")
+                raise IndexUnavailable(f"{folder / BUILD_STATE} is from another pipeline")
             return cls(
                 segments=list(data["segments"]),
                 scanned_ns=int(data["scanned_ns"]),
@@ -115,7 +118,7 @@ class BuildState:
                 ],
             )
         except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise IndexUnavailable(f"no usable {STATE_FILE} in {folder}: {exc}") from exc
+            raise IndexUnavailable(f"no usable {BUILD_STATE} in {folder}: {exc}") from exc
 
 
 class IdTables:

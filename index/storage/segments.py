@@ -15,8 +15,28 @@ from pathlib import Path
 
 import numpy as np
 
-SEGMENTS_DIR = "segments"
-SEGMENTS_FILE = "segments.json"
+from index.storage.layout import (
+    PASSAGE_META,
+    PASSAGE_VECTORS,
+    SEGMENTS_DIR,
+    SEGMENTS_FILE,
+    SENTENCE_SPANS,
+    SENTENCE_VECTORS,
+    TERM_COUNTS,
+    WORD_COUNTS,
+)
+
+# Segment files: name → (dtype, columns; 0 = the model's dimension). passage_meta: per
+# passage (sentences, term pairs, BM25 length); terms: per passage (term id, count); words: per
+# article text (vocabulary pair id, count, first position, first form of its key, title).
+SEGMENT_ROWS = {
+    PASSAGE_VECTORS: (np.float32, 0),
+    SENTENCE_VECTORS: (np.float16, 0),
+    SENTENCE_SPANS: (np.int32, 2),
+    PASSAGE_META: (np.int32, 3),
+    TERM_COUNTS: (np.int32, 2),
+    WORD_COUNTS: (np.int32, 5),
+}
 
 
 def segment_names(folder: Path) -> list[str]:
@@ -30,6 +50,26 @@ def write_segment_names(folder: Path, names: list[str]) -> None:
 
 def segment_dir(folder: Path, name: str) -> Path:
     return folder / SEGMENTS_DIR / name
+
+
+def write_segment(folder: Path, parts: list[dict[str, np.ndarray]], dim: int) -> list[dict]:
+    """Write one segment from per-article rows; returns each article's (first row, count)
+    per file."""
+    folder.mkdir(parents=True)
+    where: list[dict] = [{} for _ in parts]
+    for name, (dtype, width) in SEGMENT_ROWS.items():
+        arrays = [np.asarray(p[name]).reshape(-1, width or dim) for p in parts]
+        start = 0
+        for w, a in zip(where, arrays, strict=True):
+            w[name] = (start, len(a))
+            start += len(a)
+        np.save(folder / name, np.concatenate(arrays).astype(dtype))
+    return where
+
+
+def write_rows(folder: Path, file: str, rows: np.ndarray) -> None:
+    """One row file of a segment written whole (a compaction's)."""
+    np.save(folder / file, rows)
 
 
 @dataclass
