@@ -4,17 +4,14 @@ its record, without being parsed again; new and changed files are parsed."""
 from __future__ import annotations
 
 import hashlib
-import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from index.build.state import ArticleRecord, corpus_hash
-from index.corpus.article import ArticleError, content_hash, read_article
-from index.corpus.folder import articles_dir
+from index.corpus.article import content_hash, read_article
+from index.corpus.folder import read_articles
 from index.types import Article
-
-log = logging.getLogger(__name__)
 
 # A file modified this close before a scan may change again within its timestamp's
 # granularity without its size changing: its bytes are read again the next time.
@@ -50,41 +47,25 @@ class ContentScan:
 def scan_content(
     content_dir: Path, known: dict[str, ArticleRecord], scanned_ns: int = 0
 ) -> ContentScan:
-    """Like load_corpus (same order, same errors, first of duplicate ids wins), but a file
-    a previous build indexed is taken from its record instead of parsed: when its size,
-    modification time and inode are those recorded (and were not racy at that scan, as in
-    git's index), without even reading it; otherwise when its bytes hash the same."""
+    """The corpus as load_corpus reads it (same order, same errors, first of duplicate ids
+    wins), but a file a previous build indexed is taken from its record instead of parsed:
+    when its size, modification time and inode are those recorded (and were not racy at that
+    scan, as in git's index), without even reading it; otherwise when its bytes hash the same."""
     started = time.time_ns()
-    folder = articles_dir(content_dir)
-    kept: list[ArticleRecord] = []
-    fresh: list[FreshArticle] = []
-    errors: list[str] = []
-    seen: dict[str, Path] = {}
-    paths = sorted(folder.glob("*.md"), key=lambda p: p.name) if folder.is_dir() else []
-    for path in paths:  # by name: load_corpus' order, without slow Path comparisons
-        try:
-            st = path.stat()
-            stat = (st.st_size, st.st_mtime_ns, st.st_ino)
-            record = known.get(path.name)
-            if record is not None and record.stat == stat and stat[1] < scanned_ns - RACY_NS:
-                aid, item = record.id, record
-            else:
-                raw = hashlib.sha256(path.read_bytes()).hexdigest()
-                if record is not None and record.raw == raw:
-                    aid, item = record.id, ArticleRecord(**{**record.__dict__, "stat": stat})
-                else:
-                    article = read_article(path)
-                    aid, item = article.id, FreshArticle(article, raw, path.name, stat)
-        except (ArticleError, OSError) as exc:
-            errors.append(str(exc))
-            log.warning("skipped article file: %s", exc)
-            continue
-        if aid in seen:
-            errors.append(f"{path}: duplicate id {aid!r} (also {seen[aid]})")
-            continue
-        seen[aid] = path
-        if isinstance(item, ArticleRecord):
-            kept.append(item)
-        else:
-            fresh.append(item)
+
+    def read(path: Path) -> tuple[str, ArticleRecord | FreshArticle]:
+        st = path.stat()
+        stat = (st.st_size, st.st_mtime_ns, st.st_ino)
+        record = known.get(path.name)
+        if record is not None and record.stat == stat and stat[1] < scanned_ns - RACY_NS:
+            return record.id, record
+        raw = hashlib.sha256(path.read_bytes()).hexdigest()
+        if record is not None and record.raw == raw:
+            return record.id, ArticleRecord(**{**record.__dict__, "stat": stat})
+        article = read_article(path)
+        return article.id, FreshArticle(article, raw, path.name, stat)
+
+    items, errors = read_articles(content_dir, read)
+    kept = [item for item in items if isinstance(item, ArticleRecord)]
+    fresh = [item for item in items if isinstance(item, FreshArticle)]
     return ContentScan(kept, fresh, errors, started)
