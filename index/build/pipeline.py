@@ -23,7 +23,6 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 from tqdm import tqdm
 
 from index.build.analysis import Analysis
@@ -31,7 +30,7 @@ from index.build.compaction import compact_if_due
 from index.build.corpus_stats import corpus_acronyms, write_layout, write_lexical, write_passages
 from index.build.report import BuildReport, StepTimer
 from index.build.scan import ContentScan, scan_content
-from index.build.segment_rows import article_rows, record_of
+from index.build.segment_rows import FreshSegment, record_of, write_fresh_segment
 from index.build.state import (
     ArticleRecord,
     BuildState,
@@ -56,7 +55,6 @@ from index.storage.segments import (
     RowStore,
     link_or_copy,
     segment_dir,
-    write_segment,
     write_segment_names,
 )
 from index.storage.versions import (
@@ -84,21 +82,23 @@ class VersionPlan:
     corpus_hash: str
     previous: PreviousVersion
     scan: ContentScan
-    fresh: list[Analysis]  # new or changed articles, in passage order
-    vectors: np.ndarray  # their passages' vectors, in order
-    sentence_vectors: np.ndarray  # their sentences' vectors, in order
+    fresh: list[Analysis]  # new or changed articles, in passage order, embedded while written
+    progress: bool
     timer: StepTimer
 
 
 @dataclass
 class WrittenVersion:
     """The version written by _assemble: its manifest (files not yet summed), the checksums
-    of the files it hard-linked, its passage count and passage ids."""
+    of the files it hard-linked, its passage count and passage ids, and how many passages and
+    sentences were embedded (not found in the cache)."""
 
     manifest: Manifest
     known_sums: dict[str, str]
     passages: int
     passage_ids: set[str]
+    embedded: int
+    embedded_sentences: int
 
 
 def build_index(
@@ -139,25 +139,13 @@ def build_index(
         if previous.state is not None:
             previous.state = None
             scan = scan_content(settings.content_dir, {})
-    previous_ids = (
-        {pid for r in previous.state.articles for pid in r.pids}
-        if previous.state is not None
-        else _passage_ids(previous.folder, previous.manifest, embedder)
-    )
+    previous_ids = _passage_ids(previous, embedder)
     lap("verify")
     fresh = _analyse(scan, progress)
     lap("analyse")
-    with embedder.building():
-        vectors, embedded = embedder.embed_passages(
-            [c for an in fresh for c in an.contexts], progress=progress
-        )
-        sent_vectors, sent_embedded = embedder.embed_passages(
-            [u[2] for an in fresh for us in an.units for u in us], progress=progress
-        )
-    lap("embed")
     version, work = new_version_dir(settings.index_dir)
     plan = VersionPlan(
-        settings, embedder, work, version, chash, previous, scan, fresh, vectors, sent_vectors, lap
+        settings, embedder, work, version, chash, previous, scan, fresh, progress, lap
     )
     try:
         written = _assemble(plan)
@@ -170,9 +158,9 @@ def build_index(
         version=version,
         articles=n_articles,
         passages=written.passages,
-        embedded=embedded,
-        reused=written.passages - embedded,
-        embedded_sentences=sent_embedded,
+        embedded=written.embedded,
+        reused=written.passages - written.embedded,
+        embedded_sentences=written.embedded_sentences,
         seconds=time.perf_counter() - started,
         changed=True,
         skipped=scan.errors,
@@ -244,8 +232,11 @@ def _reusable_files(
     return names
 
 
-def _passage_ids(folder: Path | None, manifest: Manifest | None, embedder: Embedder) -> set[str]:
-    """Passage ids of a previous version built with the same model (for the report)."""
+def _passage_ids(previous: PreviousVersion, embedder: Embedder) -> set[str]:
+    """Passage ids of the previous version, when built with the same model (for the report)."""
+    if previous.state is not None:
+        return {pid for r in previous.state.articles for pid in r.pids}
+    folder, manifest = previous.folder, previous.manifest
     if folder is None or manifest is None or manifest.model_id != embedder.model_id:
         return set()
     try:
@@ -260,7 +251,7 @@ def _assemble(plan: VersionPlan) -> WrittenVersion:
     settings, work, lap = plan.settings, plan.work, plan.timer
     state = plan.previous.state
     tables = IdTables(*((state.terms, state.words, state.pairs) if state else ([], [], [])))
-    names, records, known_sums = _segments(plan, tables)
+    names, records, known_sums, fresh = _segments(plan, tables)
     # Passage order: newest article first (as the engine has always had it).
     order = sorted(range(len(records)), key=lambda i: records[i].sort_key, reverse=True)
     records = [records[i] for i in order]
@@ -293,17 +284,18 @@ def _assemble(plan: VersionPlan) -> WrittenVersion:
         records,
     ).write(work)
     ids = {pid for r in records for pid in r.pids}
+    manifest = _manifest(plan, records, n_passages, approximate)
     return WrittenVersion(
-        _manifest(plan, records, n_passages, approximate), known_sums, n_passages, ids
+        manifest, known_sums, n_passages, ids, fresh.embedded, fresh.embedded_sentences
     )
 
 
 def _segments(
     plan: VersionPlan, tables: IdTables
-) -> tuple[list[str], list[ArticleRecord], dict[str, str]]:
-    """Segments still holding live rows are linked; the new articles get a segment of their
-    own. Returns the segment names, the records (not yet in passage order) and the checksums
-    of the linked files."""
+) -> tuple[list[str], list[ArticleRecord], dict[str, str], FreshSegment]:
+    """Segments still holding live rows are linked; the new articles are embedded into a
+    segment of their own. Returns the segment names, the records (not yet in passage order),
+    the checksums of the linked files and the new segment."""
     state, work = plan.previous.state, plan.work
     prev_folder, prev_manifest = plan.previous.folder, plan.previous.manifest
     kept = plan.scan.kept if state else []
@@ -320,22 +312,16 @@ def _segments(
             rel = f"{SEGMENTS_DIR}/{name}/{file}"
             link_or_copy(prev_folder / rel, work / rel)  # type: ignore[operator]
             known_sums[rel] = prev_manifest.files[rel]  # type: ignore[union-attr]
+    fresh = FreshSegment([], 0, 0)
     if plan.fresh:
-        parts, pos, spos = [], 0, 0
-        for an in plan.fresh:
-            n, m = len(an.passages), sum(len(us) for us in an.units)
-            parts.append(
-                article_rows(
-                    an, plan.vectors[pos : pos + n], plan.sentence_vectors[spos : spos + m], tables
-                )
-            )
-            pos, spos = pos + n, spos + m
-        where = write_segment(segment_dir(work, plan.version), parts, plan.embedder.dim)
+        folder = segment_dir(work, plan.version)
+        fresh = write_fresh_segment(folder, plan.fresh, tables, plan.embedder, plan.progress)
         names.append(plan.version)
         records += [
-            record_of(an, len(names) - 1, w) for an, w in zip(plan.fresh, where, strict=True)
+            record_of(an, len(names) - 1, w) for an, w in zip(plan.fresh, fresh.where, strict=True)
         ]
-    return names, records, known_sums
+    plan.timer("embed")
+    return names, records, known_sums, fresh
 
 
 def _manifest(

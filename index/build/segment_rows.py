@@ -4,12 +4,17 @@ them); and the record that says where its rows are."""
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
+from tqdm import tqdm
 
 from index.build.analysis import Analysis
 from index.build.state import ArticleRecord, IdTables
 from index.corpus.article import content_hash, info
+from index.models.embed import Embedder
 from index.storage.layout import (
     PASSAGE_META,
     PASSAGE_VECTORS,
@@ -18,7 +23,11 @@ from index.storage.layout import (
     TERM_COUNTS,
     WORD_COUNTS,
 )
-from index.storage.segments import RowStore
+from index.storage.segments import RowStore, SegmentWriter
+
+# Texts (passages and sentences) embedded per batch of articles: what a build holds of the
+# new articles' vectors at once, whatever their number (the embedding cache keeps each batch).
+EMBED_BATCH_TEXTS = 4096
 
 # Which (first row, count) of an ArticleRecord each segment file's rows are counted by.
 ROW_FIELD = {
@@ -79,3 +88,61 @@ def first_rows(records: list[ArticleRecord], store: RowStore, field_name: str) -
     return np.array(
         [store.bounds[r.segment] + getattr(r, field_name)[0] for r in records], dtype=np.int64
     )
+
+
+@dataclass
+class FreshSegment:
+    """The new articles' segment, written: each article's (first row, count) per file, and
+    how many passages and sentences were embedded (not found in the cache)."""
+
+    where: list[dict[str, tuple[int, int]]]
+    embedded: int
+    embedded_sentences: int
+
+
+def write_fresh_segment(
+    folder: Path, fresh: list[Analysis], tables: IdTables, embedder: Embedder, progress: bool
+) -> FreshSegment:
+    """Embed the new articles batch by batch (the cache first) and write their rows as they
+    come: memory holds one batch of vectors, and an interrupted build loses at most the batch
+    in flight (the next one finds the others in the cache)."""
+    passages = sum(len(an.passages) for an in fresh)
+    sentences = sum(len(us) for an in fresh for us in an.units)
+    writer = SegmentWriter(
+        folder, {PASSAGE_VECTORS: passages, SENTENCE_VECTORS: sentences}, embedder.dim
+    )
+    out = FreshSegment([], 0, 0)
+    bar = tqdm(total=passages + sentences, desc="embedding", unit="text", disable=not progress)
+    with embedder.building(), bar:
+        for batch in _batches(fresh):
+            contexts = [c for an in batch for c in an.contexts]
+            units = [u[2] for an in batch for us in an.units for u in us]
+            vectors, embedded = embedder.embed_passages(contexts)
+            sent_vectors, sent_embedded = embedder.embed_passages(units)
+            out.embedded += embedded
+            out.embedded_sentences += sent_embedded
+            pos, spos = 0, 0
+            for an in batch:
+                n, m = len(an.passages), sum(len(us) for us in an.units)
+                rows = article_rows(
+                    an, vectors[pos : pos + n], sent_vectors[spos : spos + m], tables
+                )
+                out.where.append(writer.add(rows))
+                pos, spos = pos + n, spos + m
+            bar.update(len(contexts) + len(units))
+    writer.close()
+    return out
+
+
+def _batches(fresh: list[Analysis]) -> Iterator[list[Analysis]]:
+    """Consecutive articles, about EMBED_BATCH_TEXTS texts a batch (an article is never split)."""
+    batch: list[Analysis] = []
+    texts = 0
+    for an in fresh:
+        batch.append(an)
+        texts += len(an.passages) + sum(len(us) for us in an.units)
+        if texts >= EMBED_BATCH_TEXTS:
+            yield batch
+            batch, texts = [], 0
+    if batch:
+        yield batch

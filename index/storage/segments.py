@@ -52,19 +52,52 @@ def segment_dir(folder: Path, name: str) -> Path:
     return folder / SEGMENTS_DIR / name
 
 
-def write_segment(folder: Path, parts: list[dict[str, np.ndarray]], dim: int) -> list[dict]:
-    """Write one segment from per-article rows; returns each article's (first row, count)
-    per file."""
-    folder.mkdir(parents=True)
-    where: list[dict] = [{} for _ in parts]
-    for name, (dtype, width) in SEGMENT_ROWS.items():
-        arrays = [np.asarray(p[name]).reshape(-1, width or dim) for p in parts]
-        start = 0
-        for w, a in zip(where, arrays, strict=True):
-            w[name] = (start, len(a))
-            start += len(a)
-        np.save(folder / name, np.concatenate(arrays).astype(dtype))
-    return where
+class SegmentWriter:
+    """One segment written as its articles come: the vector files, whose row counts are known
+    beforehand, are memory-mapped and filled article by article, so that a build of thousands
+    of articles holds one batch of vectors, never all of them (nor a concatenated copy); the
+    small integer rows are gathered and written at the end (np.save's bytes either way)."""
+
+    def __init__(self, folder: Path, vector_rows: dict[str, int], dim: int) -> None:
+        folder.mkdir(parents=True)
+        self.folder = folder
+        self.dim = dim
+        self.next = dict.fromkeys(SEGMENT_ROWS, 0)
+        self.maps: dict[str, np.memmap] = {}
+        for name, rows in vector_rows.items():
+            dtype, width = SEGMENT_ROWS[name]
+            if rows:  # an empty file cannot be mapped: gathered like the others
+                self.maps[name] = np.lib.format.open_memmap(
+                    folder / name, mode="w+", dtype=dtype, shape=(rows, width or dim)
+                )
+        self.parts: dict[str, list[np.ndarray]] = {
+            n: [] for n in SEGMENT_ROWS if n not in self.maps
+        }
+
+    def add(self, rows: dict[str, np.ndarray]) -> dict[str, tuple[int, int]]:
+        """One article's rows, file by file; returns its (first row, count) per file."""
+        where = {}
+        for name, (_, width) in SEGMENT_ROWS.items():
+            array = np.asarray(rows[name]).reshape(-1, width or self.dim)
+            start = self.next[name]
+            where[name] = (start, len(array))
+            self.next[name] = start + len(array)
+            if name in self.maps:
+                self.maps[name][start : start + len(array)] = array
+            else:
+                self.parts[name].append(array)
+        return where
+
+    def close(self) -> None:
+        for name, mapped in self.maps.items():
+            if self.next[name] != len(mapped):
+                raise ValueError(f"{name}: {self.next[name]} rows written of {len(mapped)}")
+            mapped.flush()
+        self.maps.clear()  # unmapped once the last reference goes
+        for name, parts in self.parts.items():
+            dtype, width = SEGMENT_ROWS[name]
+            rows = np.concatenate(parts) if parts else np.zeros((0, width or self.dim))
+            np.save(self.folder / name, rows.astype(dtype))
 
 
 def write_rows(folder: Path, file: str, rows: np.ndarray) -> None:
