@@ -44,6 +44,11 @@ class Analysis:
     def article(self) -> Article:
         return self.source.article
 
+    def release_rows(self) -> None:
+        """Once its rows are in the segment, what only they needed goes: a build of thousands
+        of articles keeps their passages and acronym evidence, not their analysis."""
+        self.contexts, self.units, self.terms, self.words = [], [], [], []
+
     @staticmethod
     def of(source: FreshArticle) -> Analysis:
         article = source.article

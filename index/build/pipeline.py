@@ -23,13 +23,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from tqdm import tqdm
-
-from index.build.analysis import Analysis
 from index.build.compaction import compact_if_due
 from index.build.corpus_stats import corpus_acronyms, write_layout, write_lexical, write_passages
 from index.build.report import BuildReport, StepTimer
-from index.build.scan import ContentScan, scan_content
+from index.build.scan import ContentScan, FreshArticle, scan_content
 from index.build.segment_rows import FreshSegment, record_of, write_fresh_segment
 from index.build.state import (
     ArticleRecord,
@@ -82,7 +79,7 @@ class VersionPlan:
     corpus_hash: str
     previous: PreviousVersion
     scan: ContentScan
-    fresh: list[Analysis]  # new or changed articles, in passage order, embedded while written
+    fresh: list[FreshArticle]  # new or changed articles, in passage order (newest first)
     progress: bool
     timer: StepTimer
 
@@ -141,8 +138,7 @@ def build_index(
             scan = scan_content(settings.content_dir, {})
     previous_ids = _passage_ids(previous, embedder)
     lap("verify")
-    fresh = _analyse(scan, progress)
-    lap("analyse")
+    fresh = sorted(scan.fresh, key=lambda f: (f.article.date, f.article.id), reverse=True)
     version, work = new_version_dir(settings.index_dir)
     plan = VersionPlan(
         settings, embedder, work, version, chash, previous, scan, fresh, progress, lap
@@ -204,20 +200,6 @@ def _reuse_or_verify(
     return None
 
 
-def _analyse(scan: ContentScan, progress: bool) -> list[Analysis]:
-    """The new or changed articles, analysed in passage order, newest first: a full build's
-    segment is then read in long runs."""
-    return [
-        Analysis.of(f)
-        for f in tqdm(
-            sorted(scan.fresh, key=lambda f: (f.article.date, f.article.id), reverse=True),
-            desc="chunking",
-            unit="article",
-            disable=not progress,
-        )
-    ]
-
-
 def _reusable_files(
     folder: Path, manifest: Manifest, state: BuildState, kept: list[ArticleRecord]
 ) -> list[str]:
@@ -260,7 +242,7 @@ def _assemble(plan: VersionPlan) -> WrittenVersion:
         work, plan.version + "c", names, records, stores, known_sums
     )
     write_segment_names(work, names)
-    by_new = {an.article.id: an for an in plan.fresh}
+    by_new = {an.article.id: an for an in fresh.analyses}
     lap("segments")
     n_passages = write_passages(work, records, plan.previous.folder, by_new)
     lap("passages")
@@ -293,8 +275,8 @@ def _assemble(plan: VersionPlan) -> WrittenVersion:
 def _segments(
     plan: VersionPlan, tables: IdTables
 ) -> tuple[list[str], list[ArticleRecord], dict[str, str], FreshSegment]:
-    """Segments still holding live rows are linked; the new articles are embedded into a
-    segment of their own. Returns the segment names, the records (not yet in passage order),
+    """Segments still holding live rows are linked; the new articles are analysed and embedded
+    into a segment of their own. Returns the segment names, the records (not yet in passage order),
     the checksums of the linked files and the new segment."""
     state, work = plan.previous.state, plan.work
     prev_folder, prev_manifest = plan.previous.folder, plan.previous.manifest
@@ -312,15 +294,16 @@ def _segments(
             rel = f"{SEGMENTS_DIR}/{name}/{file}"
             link_or_copy(prev_folder / rel, work / rel)  # type: ignore[operator]
             known_sums[rel] = prev_manifest.files[rel]  # type: ignore[union-attr]
-    fresh = FreshSegment([], 0, 0)
+    fresh = FreshSegment([], [], 0, 0)
     if plan.fresh:
         folder = segment_dir(work, plan.version)
         fresh = write_fresh_segment(folder, plan.fresh, tables, plan.embedder, plan.progress)
         names.append(plan.version)
         records += [
-            record_of(an, len(names) - 1, w) for an, w in zip(plan.fresh, fresh.where, strict=True)
+            record_of(an, len(names) - 1, w)
+            for an, w in zip(fresh.analyses, fresh.where, strict=True)
         ]
-    plan.timer("embed")
+    plan.timer("analyse and embed")
     return names, records, known_sums, fresh
 
 

@@ -12,6 +12,7 @@ import numpy as np
 from tqdm import tqdm
 
 from index.build.analysis import Analysis
+from index.build.scan import FreshArticle
 from index.build.state import ArticleRecord, IdTables
 from index.corpus.article import content_hash, info
 from index.models.embed import Embedder
@@ -92,27 +93,25 @@ def first_rows(records: list[ArticleRecord], store: RowStore, field_name: str) -
 
 @dataclass
 class FreshSegment:
-    """The new articles' segment, written: each article's (first row, count) per file, and
-    how many passages and sentences were embedded (not found in the cache)."""
+    """The new articles' segment, written: their analyses (passages and acronym evidence; the
+    rows themselves released), each one's (first row, count) per file, and how many passages
+    and sentences were embedded (not found in the cache)."""
 
+    analyses: list[Analysis]
     where: list[dict[str, tuple[int, int]]]
     embedded: int
     embedded_sentences: int
 
 
 def write_fresh_segment(
-    folder: Path, fresh: list[Analysis], tables: IdTables, embedder: Embedder, progress: bool
+    folder: Path, fresh: list[FreshArticle], tables: IdTables, embedder: Embedder, progress: bool
 ) -> FreshSegment:
-    """Embed the new articles batch by batch (the cache first) and write their rows as they
-    come: memory holds one batch of vectors, and an interrupted build loses at most the batch
-    in flight (the next one finds the others in the cache)."""
-    passages = sum(len(an.passages) for an in fresh)
-    sentences = sum(len(us) for an in fresh for us in an.units)
-    writer = SegmentWriter(
-        folder, {PASSAGE_VECTORS: passages, SENTENCE_VECTORS: sentences}, embedder.dim
-    )
-    out = FreshSegment([], 0, 0)
-    bar = tqdm(total=passages + sentences, desc="embedding", unit="text", disable=not progress)
+    """Analyse, embed (the cache first) and write the new articles batch by batch: memory
+    holds one batch of rows and vectors whatever the number of articles, and an interrupted
+    build loses at most the batch in flight (the next one finds the others in the cache)."""
+    writer = SegmentWriter(folder, [PASSAGE_VECTORS, SENTENCE_VECTORS], embedder.dim)
+    out = FreshSegment([], [], 0, 0)
+    bar = tqdm(total=len(fresh), desc="analysing, embedding", unit="article", disable=not progress)
     with embedder.building(), bar:
         for batch in _batches(fresh):
             contexts = [c for an in batch for c in an.contexts]
@@ -124,21 +123,23 @@ def write_fresh_segment(
             pos, spos = 0, 0
             for an in batch:
                 n, m = len(an.passages), sum(len(us) for us in an.units)
-                rows = article_rows(
-                    an, vectors[pos : pos + n], sent_vectors[spos : spos + m], tables
-                )
-                out.where.append(writer.add(rows))
+                vecs, sent_vecs = vectors[pos : pos + n], sent_vectors[spos : spos + m]
+                out.where.append(writer.add(article_rows(an, vecs, sent_vecs, tables)))
                 pos, spos = pos + n, spos + m
-            bar.update(len(contexts) + len(units))
+                an.release_rows()
+            out.analyses += batch
+            bar.update(len(batch))
     writer.close()
     return out
 
 
-def _batches(fresh: list[Analysis]) -> Iterator[list[Analysis]]:
-    """Consecutive articles, about EMBED_BATCH_TEXTS texts a batch (an article is never split)."""
+def _batches(fresh: list[FreshArticle]) -> Iterator[list[Analysis]]:
+    """The articles analysed, in order, in batches of about EMBED_BATCH_TEXTS texts to embed
+    (an article is never split)."""
     batch: list[Analysis] = []
     texts = 0
-    for an in fresh:
+    for source in fresh:
+        an = Analysis.of(source)
         batch.append(an)
         texts += len(an.passages) + sum(len(us) for us in an.units)
         if texts >= EMBED_BATCH_TEXTS:

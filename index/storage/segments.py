@@ -7,11 +7,13 @@ passage's rows are. Rows of removed articles stay in their segment until a compa
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -53,47 +55,58 @@ def segment_dir(folder: Path, name: str) -> Path:
 
 
 class SegmentWriter:
-    """One segment written as its articles come: the vector files, whose row counts are known
-    beforehand, are memory-mapped and filled article by article, so that a build of thousands
-    of articles holds one batch of vectors, never all of them (nor a concatenated copy); the
-    small integer rows are gathered and written at the end (np.save's bytes either way)."""
+    """One segment written as its articles come, so that a build of thousands of articles
+    never holds all their vectors: the vector files are written article by article (plain
+    writes: a memory map would keep every written page in the process's resident memory),
+    their np.save header rewritten with the row count at the end; the small integer rows are
+    gathered and written at the end. The bytes are np.save's either way."""
 
-    def __init__(self, folder: Path, vector_rows: dict[str, int], dim: int) -> None:
+    def __init__(self, folder: Path, streamed: list[str], dim: int) -> None:
         folder.mkdir(parents=True)
         self.folder = folder
         self.dim = dim
         self.next = dict.fromkeys(SEGMENT_ROWS, 0)
-        self.maps: dict[str, np.memmap] = {}
-        for name, rows in vector_rows.items():
-            dtype, width = SEGMENT_ROWS[name]
-            if rows:  # an empty file cannot be mapped: gathered like the others
-                self.maps[name] = np.lib.format.open_memmap(
-                    folder / name, mode="w+", dtype=dtype, shape=(rows, width or dim)
-                )
+        self.files: dict[str, BinaryIO] = {}
+        for name in streamed:
+            self.files[name] = (folder / name).open("wb")
+            self.files[name].write(self._header(name, 0))
         self.parts: dict[str, list[np.ndarray]] = {
-            n: [] for n in SEGMENT_ROWS if n not in self.maps
+            name: [] for name in SEGMENT_ROWS if name not in self.files
         }
+
+    def _header(self, name: str, rows: int) -> bytes:
+        dtype, width = SEGMENT_ROWS[name]
+        header = {
+            "descr": np.lib.format.dtype_to_descr(np.dtype(dtype)),
+            "fortran_order": False,
+            "shape": (rows, width or self.dim),
+        }
+        buffer = io.BytesIO()
+        np.lib.format.write_array_header_1_0(buffer, header)
+        return buffer.getvalue()
 
     def add(self, rows: dict[str, np.ndarray]) -> dict[str, tuple[int, int]]:
         """One article's rows, file by file; returns its (first row, count) per file."""
         where = {}
-        for name, (_, width) in SEGMENT_ROWS.items():
+        for name, (dtype, width) in SEGMENT_ROWS.items():
             array = np.asarray(rows[name]).reshape(-1, width or self.dim)
             start = self.next[name]
             where[name] = (start, len(array))
             self.next[name] = start + len(array)
-            if name in self.maps:
-                self.maps[name][start : start + len(array)] = array
+            if name in self.files:
+                self.files[name].write(np.ascontiguousarray(array, dtype=dtype).tobytes())
             else:
                 self.parts[name].append(array)
         return where
 
     def close(self) -> None:
-        for name, mapped in self.maps.items():
-            if self.next[name] != len(mapped):
-                raise ValueError(f"{name}: {self.next[name]} rows written of {len(mapped)}")
-            mapped.flush()
-        self.maps.clear()  # unmapped once the last reference goes
+        for name, fh in self.files.items():
+            header = self._header(name, self.next[name])
+            if len(header) != len(self._header(name, 0)):  # padded to 64 bytes: 10^50 rows
+                raise ValueError(f"{name}: {self.next[name]} rows do not fit the header")
+            fh.seek(0)
+            fh.write(header)
+            fh.close()
         for name, parts in self.parts.items():
             dtype, width = SEGMENT_ROWS[name]
             rows = np.concatenate(parts) if parts else np.zeros((0, width or self.dim))
