@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 import index.build.compaction as compaction
+import index.build.segment_rows as segment_rows
 from index import open_engine
 from index.build.pipeline import build_index
 from index.config import IndexSettings
@@ -207,3 +208,34 @@ def test_row_store_reads_runs_across_segments() -> None:
         expected = np.concatenate([both[s : s + c] for s, c in zip(starts, counts, strict=True)])
         assert np.array_equal(store.ranges(starts, counts), expected)
     assert np.array_equal(store.slice(60, 65), b[10:15])
+
+
+def test_a_build_embeds_and_writes_batch_by_batch(
+    corpus: Path, tmp_path: Path, index_settings: IndexSettings, embedder,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """An archive-size build never embeds (nor holds) all its new vectors at once: batches of
+    about EMBED_BATCH_TEXTS texts are analysed, embedded and written in turn, and the index
+    is that of a build in one batch, byte for byte (issue 17)."""
+    whole = _full(corpus, tmp_path, index_settings, embedder, "whole")
+    monkeypatch.setattr(segment_rows, "EMBED_BATCH_TEXTS", 40)
+    calls: list[int] = []
+    embed = embedder.embed_passages
+
+    def counted(texts: list[str], progress: bool = False):
+        calls.append(len(texts))
+        return embed(texts, progress)
+
+    monkeypatch.setattr(embedder, "embed_passages", counted)
+    batched = _full(corpus, tmp_path, index_settings, embedder, "batched")
+    assert len(calls) >= 6 and max(calls) < sum(calls) / 2, calls
+
+    def files(settings: IndexSettings) -> dict[str, str]:
+        _, manifest = open_version(settings.index_dir)
+        return {  # a version's name is its segment's; the state records when it scanned
+            name.replace(manifest.version, "V"): digest
+            for name, digest in manifest.files.items()
+            if name not in ("build_state.json", "segments.json")
+        }
+
+    assert files(batched) == files(whole)
