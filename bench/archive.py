@@ -50,17 +50,22 @@ sys.path.insert(0, str(c.REPO / "tests"))
 import wpsite
 
 
-def child(cmd: list[str], env: dict[str, str]) -> tuple[float, float, str]:
-    """Run ``python -m index ...``; (wall seconds, peak RSS in MB, stdout)."""
-    started = time.perf_counter()
-    proc = subprocess.Popen(
+def start_index(cmd: list[str], env: dict[str, str], stdout: int) -> subprocess.Popen:
+    """``python -m index ...`` started from the repository, as an operator runs it."""
+    return subprocess.Popen(
         [sys.executable, "-m", "index", *cmd],
         cwd=c.REPO,
         env=env,
-        stdout=subprocess.PIPE,
+        stdout=stdout,
         stderr=subprocess.DEVNULL,
         text=True,
     )
+
+
+def child(cmd: list[str], env: dict[str, str]) -> tuple[float, float, str]:
+    """Run ``python -m index ...``; (wall seconds, peak RSS in MB, stdout)."""
+    started = time.perf_counter()
+    proc = start_index(cmd, env, subprocess.PIPE)
     assert proc.stdout is not None
     out = proc.stdout.read()
     _, status, usage = os.wait4(proc.pid, 0)
@@ -148,13 +153,7 @@ SUMMARY = re.compile(
 def killed_after(cmd: list[str], env: dict[str, str], seconds: float) -> float:
     """Start ``python -m index ...`` and SIGKILL it after ``seconds``; its wall time."""
     started = time.perf_counter()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "index", *cmd],
-        cwd=c.REPO,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    proc = start_index(cmd, env, subprocess.DEVNULL)
     try:
         proc.wait(seconds)
         raise SystemExit(f"{' '.join(cmd)} ended before {seconds:g} s: nothing to interrupt")
