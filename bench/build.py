@@ -13,53 +13,60 @@ Passages/s counts passages, but the time includes embedding every passage's sent
 
 from __future__ import annotations
 
+import argparse
 import shutil
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import _common as c
 from gen import TextGenerator
 
-from index import Embedder, Engine, build_index, save_article
+from index import BuildReport, Embedder, Engine, build_index, save_article
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = c.parser(__doc__.splitlines()[0])
-    args = p.parse_args(argv)
-    if args.size == "100k":
-        import scale
+@dataclass
+class Timings:
+    """The builds measured and the engine's switch to the last one."""
 
-        return scale.main(argv)
+    model_load_s: float
+    full: BuildReport  # cache empty: every passage embedded
+    again: BuildReport  # forced rebuild, everything from the cache
+    inc: BuildReport  # one new article
+    reload_s: float
 
-    with tempfile.TemporaryDirectory(prefix="bench-build-") as tmp:
-        root = Path(tmp)
-        shutil.copytree(c.REPO / "content", root / "content")
-        settings = c.settings_for(
-            args,
-            content_dir=root / "content",
-            index_dir=root / "index",
-            cache_dir=root / "cache",
-        )
-        t0 = time.perf_counter()
-        embedder = Embedder(settings)
-        t_load = time.perf_counter() - t0
-        embedder.encode_uncached(["échauffement"], embedder.passage_prompt)  # warm kernels
 
-        full = build_index(settings, embedder, progress=False)
-        rate = full.passages / full.seconds
-        again = build_index(settings, embedder, force=True, progress=False)  # all cached
+def measure(args: argparse.Namespace, root: Path) -> tuple[Embedder, Timings]:
+    shutil.copytree(c.REPO / "content", root / "content")
+    settings = c.settings_for(
+        args,
+        content_dir=root / "content",
+        index_dir=root / "index",
+        cache_dir=root / "cache",
+    )
+    t0 = time.perf_counter()
+    embedder = Embedder(settings)
+    t_load = time.perf_counter() - t0
+    embedder.encode_uncached(["échauffement du modèle"], embedder.passage_prompt)  # warm kernels
 
-        engine = Engine.open(settings, embedder)
-        article = TextGenerator(settings.content_dir).article(1)
-        save_article(settings.content_dir, article)
-        inc = build_index(settings, embedder, progress=False)
-        t0 = time.perf_counter()
-        switched = engine.reload_if_changed()
-        t_reload = time.perf_counter() - t0
-        assert switched and engine.info().articles == full.articles + 1
+    full = build_index(settings, embedder, progress=False)
+    again = build_index(settings, embedder, force=True, progress=False)  # all cached
 
+    engine = Engine.open(settings, embedder)
+    article = TextGenerator(settings.content_dir).article(1)
+    save_article(settings.content_dir, article)
+    inc = build_index(settings, embedder, progress=False)
+    t0 = time.perf_counter()
+    switched = engine.reload_if_changed()
+    t_reload = time.perf_counter() - t0
+    assert switched and engine.info().articles == full.articles + 1
+    return embedder, Timings(t_load, full, again, inc, t_reload)
+
+
+def print_table(embedder: Embedder, t: Timings) -> None:
+    full, again, inc = t.full, t.again, t.inc
     rows = [
         [
             "full build, cache empty",
@@ -82,44 +89,66 @@ def main(argv: list[str] | None = None) -> int:
             inc.embedded_sentences,
             f"{inc.seconds:.2f}",
         ],
-        ["engine switch to new version", "", "", "", f"{t_reload:.2f}"],
+        ["engine switch to new version", "", "", "", f"{t.reload_s:.2f}"],
     ]
-    print(f"model {embedder.model_id} ({embedder.backend}); model load {t_load:.1f} s (excluded)")
+    print(
+        f"model {embedder.model_id} ({embedder.backend}); model load {t.model_load_s:.1f} s "
+        "(excluded)"
+    )
     print()
     print(c.table(rows, ["step", "passages", "embedded", "sentences embedded", "seconds"]))
-    texts_rate = (full.embedded + full.embedded_sentences) / full.seconds
     print(
-        f"\nfull build throughput: {rate:.1f} passages/s ({full.articles} articles; "
+        f"\nfull build throughput: {full.passages / full.seconds:.1f} passages/s "
+        f"({full.articles} articles; "
         f"{full.embedded_sentences} sentences embedded too, "
         f"{full.embedded_sentences / max(1, full.passages):.2f} per passage; "
-        f"{texts_rate:.1f} texts/s)"
+        f"{texts_rate(full):.1f} texts/s)"
     )
-    c.write_result(
-        "build",
-        args,
-        {
-            "model_id": embedder.model_id,
-            "backend": embedder.backend,
-            "model_load_s": round(t_load, 2),
-            "full": {
-                "passages": full.passages,
-                "articles": full.articles,
-                "seconds": round(full.seconds, 3),
-                "passages_per_s": round(rate, 2),
-                "embedded": full.embedded,
-                "embedded_sentences": full.embedded_sentences,
-                "texts_per_s": round(texts_rate, 2),
-            },
-            "rebuild_cached_s": round(again.seconds, 3),
-            "incremental_one_article": {
-                "added_passages": inc.added_passages,
-                "embedded": inc.embedded,
-                "embedded_sentences": inc.embedded_sentences,
-                "seconds": round(inc.seconds, 3),
-                "engine_switch_s": round(t_reload, 3),
-            },
+
+
+def texts_rate(report: BuildReport) -> float:
+    return (report.embedded + report.embedded_sentences) / report.seconds
+
+
+def result(embedder: Embedder, t: Timings) -> dict:
+    """What bench/results/build-*.json holds."""
+    full, inc = t.full, t.inc
+    return {
+        "model_id": embedder.model_id,
+        "backend": embedder.backend,
+        "model_load_s": round(t.model_load_s, 2),
+        "full": {
+            "passages": full.passages,
+            "articles": full.articles,
+            "seconds": round(full.seconds, 3),
+            "passages_per_s": round(full.passages / full.seconds, 2),
+            "embedded": full.embedded,
+            "embedded_sentences": full.embedded_sentences,
+            "texts_per_s": round(texts_rate(full), 2),
         },
-    )
+        "rebuild_cached_s": round(t.again.seconds, 3),
+        "incremental_one_article": {
+            "added_passages": inc.added_passages,
+            "embedded": inc.embedded,
+            "embedded_sentences": inc.embedded_sentences,
+            "seconds": round(inc.seconds, 3),
+            "engine_switch_s": round(t.reload_s, 3),
+        },
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = c.parser(__doc__.splitlines()[0])
+    args = p.parse_args(argv)
+    if args.size == "100k":
+        import scale
+
+        return scale.main(argv)
+
+    with tempfile.TemporaryDirectory(prefix="bench-build-") as tmp:
+        embedder, timings = measure(args, Path(tmp))
+    print_table(embedder, timings)
+    c.write_result("build", args, result(embedder, timings))
     return 0
 
 

@@ -35,8 +35,8 @@ _EXPORTS: dict[str, str] = {
     "UpdateReport": "index.lifecycle",
     "Fetcher": "index.lifecycle",
     "build_index": "index.build.pipeline",
-    "BuildReport": "index.build.pipeline",
-    "passage_context": "index.build.pipeline",
+    "BuildReport": "index.build.report",
+    "passage_context": "index.build.analysis",
     "fetch_all": "index.corpus.fetch",
     "FetchReport": "index.corpus.fetching.report",
     "load_corpus": "index.corpus.folder",
@@ -119,7 +119,9 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # for type checkers and readers: what each name is
-    from index.build.pipeline import BuildReport, build_index, passage_context
+    from index.build.analysis import passage_context
+    from index.build.pipeline import build_index
+    from index.build.report import BuildReport
     from index.clean import clean_text
     from index.config import IndexSettings
     from index.corpus.chunk import chunk_article

@@ -12,7 +12,8 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from index.build.pipeline import BuildReport, build_index
+from index.build.pipeline import build_index
+from index.build.report import BuildReport
 from index.config import IndexSettings
 from index.corpus.fetch import fetch_all
 from index.corpus.fetching.report import FetchReport

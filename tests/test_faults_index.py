@@ -18,7 +18,7 @@ from test_incremental import _article
 from index import open_engine
 from index.build.pipeline import build_index
 from index.config import IndexSettings
-from index.corpus.folder import articles_dir, save_article
+from index.corpus.folder import articles_dir, load_corpus, save_article
 from index.retrieval.engine import Engine
 from index.storage.versions import IndexDamaged, current_version, open_version
 from index.types import Article
@@ -246,6 +246,7 @@ def test_malformed_article_files_are_skipped_by_name_and_the_others_build(
     report = build_index(settings, embedder, progress=False)
     assert report.articles == seeds
     assert len(report.skipped) == len(broken)
+    assert report.skipped == load_corpus(content).errors  # the corpus is read one way
     for path in broken:
         assert sum(str(path) in s for s in report.skipped) == 1, path.name
     summary = report.summary()

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-import index.build.pipeline as build_module
+import index.build.compaction as compaction
+import index.build.segment_rows as segment_rows
 from index import open_engine
 from index.build.pipeline import build_index
 from index.config import IndexSettings
@@ -137,7 +138,7 @@ def test_compaction_and_corrupt_previous_version(
 ) -> None:  # fmt: skip
     settings = _settings(corpus, tmp_path / "index", index_settings)
     build_index(settings, embedder, progress=False)
-    monkeypatch.setattr(build_module, "MAX_SEGMENTS", 1)  # the next build compacts
+    monkeypatch.setattr(compaction, "MAX_SEGMENTS", 1)  # the next build compacts
     save_article(corpus, SOUND)
     compacted = build_index(settings, embedder, progress=False)
     folder, _ = open_version(settings.index_dir)
@@ -145,7 +146,7 @@ def test_compaction_and_corrupt_previous_version(
     _same_index(settings, _full(corpus, tmp_path, index_settings, embedder, "d"), embedder)
 
     # A damaged segment of the current version: the next build starts over, and serves.
-    monkeypatch.setattr(build_module, "MAX_SEGMENTS", 16)
+    monkeypatch.setattr(compaction, "MAX_SEGMENTS", 16)
     segment = next((folder / "segments").iterdir())
     with (segment / "terms.npy").open("r+b") as fh:
         fh.seek(-4, 2)
@@ -162,7 +163,7 @@ def test_approximate_index_keeps_its_centroids_when_an_article_is_added(
     """Past ANN_THRESHOLD the version carries IVF centroids: trained by the first build,
     carried over by an incremental one (no list changes), and the engine answers from it as
     it does from the exact scan."""
-    from index.retrieval.vector import IVF_CENTROIDS
+    from index.storage.layout import IVF_CENTROIDS
 
     ivf = _settings(corpus, tmp_path / "ivf", index_settings, ann_threshold=50)
     exact = _settings(corpus, tmp_path / "exact", index_settings)
@@ -207,3 +208,34 @@ def test_row_store_reads_runs_across_segments() -> None:
         expected = np.concatenate([both[s : s + c] for s, c in zip(starts, counts, strict=True)])
         assert np.array_equal(store.ranges(starts, counts), expected)
     assert np.array_equal(store.slice(60, 65), b[10:15])
+
+
+def test_a_build_embeds_and_writes_batch_by_batch(
+    corpus: Path, tmp_path: Path, index_settings: IndexSettings, embedder,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """An archive-size build never embeds (nor holds) all its new vectors at once: batches of
+    about EMBED_BATCH_TEXTS texts are analysed, embedded and written in turn, and the index
+    is that of a build in one batch, byte for byte (issue 17)."""
+    whole = _full(corpus, tmp_path, index_settings, embedder, "whole")
+    monkeypatch.setattr(segment_rows, "EMBED_BATCH_TEXTS", 40)
+    calls: list[int] = []
+    embed = embedder.embed_passages
+
+    def counted(texts: list[str], progress: bool = False):
+        calls.append(len(texts))
+        return embed(texts, progress)
+
+    monkeypatch.setattr(embedder, "embed_passages", counted)
+    batched = _full(corpus, tmp_path, index_settings, embedder, "batched")
+    assert len(calls) >= 6 and max(calls) < sum(calls) / 2, calls
+
+    def files(settings: IndexSettings) -> dict[str, str]:
+        _, manifest = open_version(settings.index_dir)
+        return {  # a version's name is its segment's; the state records when it scanned
+            name.replace(manifest.version, "V"): digest
+            for name, digest in manifest.files.items()
+            if name not in ("build_state.json", "segments.json")
+        }
+
+    assert files(batched) == files(whole)

@@ -53,7 +53,7 @@ def folder(tmp_path_factory: pytest.TempPathFactory, e5: Path) -> Path:
 
 def corpus_texts() -> list[str]:
     """What a build embeds (passages and sentences) and what the evaluation asks, prompted."""
-    from index.build.pipeline import passage_context
+    from index.build.analysis import passage_context
     from index.corpus.chunk import chunk_article
     from index.corpus.folder import load_corpus
     from index.retrieval.sentences import sentence_units

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from index.corpus.article import (
     ARTICLES_SUBDIR,
@@ -49,23 +51,43 @@ def articles_dir(content_dir: Path) -> Path:
 
 def load_corpus(content_dir: Path) -> Corpus:
     """Read every ``*.md`` article; a broken file is reported and skipped, the others load."""
+
+    def read(path: Path) -> tuple[str, Article]:
+        article = read_article(path)
+        return article.id, article
+
+    articles, errors = read_articles(content_dir, read)
+    return Corpus(articles=articles, errors=errors)
+
+
+Item = TypeVar("Item")
+
+
+def read_articles(
+    content_dir: Path, read: Callable[[Path], tuple[str, Item]]
+) -> tuple[list[Item], list[str]]:
+    """Every ``*.md`` article file, in name order, through ``read`` (its article's id and what
+    to keep of it): the one way the corpus is read. A file ``read`` cannot read (ArticleError,
+    OSError) is reported and skipped, so is a duplicate id (the first file wins). Returns the
+    items and one error line per skipped file."""
     folder = articles_dir(content_dir)
-    articles: list[Article] = []
+    items: list[Item] = []
     errors: list[str] = []
     seen: dict[str, Path] = {}
-    for path in sorted(folder.glob("*.md")) if folder.is_dir() else []:
+    paths = sorted(folder.glob("*.md"), key=lambda p: p.name) if folder.is_dir() else []
+    for path in paths:  # by name: the same order as by path, without slow Path comparisons
         try:
-            article = read_article(path)
+            aid, item = read(path)
         except (ArticleError, OSError) as exc:
             errors.append(str(exc))
             log.warning("skipped article file: %s", exc)
             continue
-        if article.id in seen:
-            errors.append(f"{path}: duplicate id {article.id!r} (also {seen[article.id]})")
+        if aid in seen:
+            errors.append(f"{path}: duplicate id {aid!r} (also {seen[aid]})")
             continue
-        seen[article.id] = path
-        articles.append(article)
-    return Corpus(articles=articles, errors=errors)
+        seen[aid] = path
+        items.append(item)
+    return items, errors
 
 
 def save_article(content_dir: Path, article: Article) -> str:

@@ -21,6 +21,7 @@ from index.language import STOP_WORDS, fold, fold_word, stem, terms, words
 from index.retrieval.colloquial import expand_texting, split_elision
 from index.retrieval.english import analyze_english
 from index.retrieval.question import AnalyzedQuery, answer_type
+from index.storage.layout import BM25_DIR, IDF, VOCABULARY
 
 logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs each build at DEBUG via root
 _ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
@@ -145,6 +146,13 @@ class Vocabulary:
     @classmethod
     def from_json(cls, data: dict) -> Vocabulary:
         return cls(dict(data["df"]), dict(data["surface"]))
+
+    def save(self, folder: Path) -> None:
+        (folder / VOCABULARY).write_text(json.dumps(self.to_json(), ensure_ascii=False), "utf-8")
+
+    @classmethod
+    def load(cls, folder: Path) -> Vocabulary:
+        return cls.from_json(json.loads((folder / VOCABULARY).read_text(encoding="utf-8")))
 
 
 def word_counts(text: str) -> list[tuple[str, str, int, int, int]]:
@@ -325,11 +333,11 @@ class LexicalIndex:
         return np.asarray(self.bm25.get_scores(known), dtype=np.float32)
 
     def save(self, folder: Path) -> None:
-        self.bm25.save(str(folder / "bm25"), show_progress=False)
-        (folder / "idf.json").write_text(json.dumps(self.idf), encoding="utf-8")
+        self.bm25.save(str(folder / BM25_DIR), show_progress=False)
+        (folder / IDF).write_text(json.dumps(self.idf), encoding="utf-8")
 
     @staticmethod
     def load(folder: Path) -> LexicalIndex:
-        bm25 = bm25s.BM25.load(str(folder / "bm25"), mmap=False, show_progress=False)
-        idf = json.loads((folder / "idf.json").read_text(encoding="utf-8"))
+        bm25 = bm25s.BM25.load(str(folder / BM25_DIR), mmap=False, show_progress=False)
+        idf = json.loads((folder / IDF).read_text(encoding="utf-8"))
         return LexicalIndex(bm25, idf)

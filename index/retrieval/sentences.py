@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from index.language import clean_display, sentence_spans, strip_urls
+from index.storage.layout import SENTENCE_RANGES, SENTENCE_SPANS, SENTENCE_VECTORS
 from index.storage.segments import RowStore, segment_names
 from index.types import Article, Passage
 
@@ -27,11 +28,6 @@ def sentence_units(article: Article, passage: Passage) -> list[tuple[int, int, s
         if len(text) >= MIN_SENTENCE_CHARS:
             units.append((s, e, f"{article.title}\n{text}"))
     return units
-
-
-SENTENCE_VECTORS = "sentences.npy"  # float16 rows in the segments
-SENTENCE_SPANS = "spans.npy"  # int32 (start, end) of each sentence in its passage's text
-SENTENCE_RANGES = "sentence_ranges.npy"  # per passage, its sentences' rows [start, end)
 
 
 @dataclass
@@ -78,6 +74,11 @@ class SentenceIndex:
             spans=RowStore.open(folder, SENTENCE_SPANS, names),
             vectors=RowStore.open(folder, SENTENCE_VECTORS, names),
         )
+
+
+def write_sentence_ranges(folder: Path, ranges: np.ndarray) -> None:
+    """Each passage's sentence rows [start, end), in passage order (int64, (n, 2))."""
+    np.save(folder / SENTENCE_RANGES, ranges)
 
 
 @dataclass

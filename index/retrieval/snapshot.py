@@ -9,6 +9,7 @@ import datetime as dt
 import gc
 import json
 import logging
+from dataclasses import asdict
 from functools import lru_cache
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from index.retrieval.lexical import LexicalIndex, Vocabulary
 from index.retrieval.question import sentence_terms
 from index.retrieval.sentences import SentenceIndex
 from index.retrieval.vector import VectorIndex
+from index.storage.layout import ACRONYMS, ARTICLES, PASSAGES
 from index.storage.versions import IndexDamaged, IndexUnavailable, Manifest, intact_older_versions
 from index.types import ArticleInfo, Passage
 
@@ -34,19 +36,19 @@ class Snapshot:
     def __init__(self, folder: Path, manifest: Manifest) -> None:
         self.folder = folder
         self.manifest = manifest
-        with (folder / "passages.jsonl").open(encoding="utf-8") as fh:
+        with (folder / PASSAGES).open(encoding="utf-8") as fh:
             rows = [json.loads(line) for line in fh]
         self.passages = [Passage(**r) for r in rows]
         self.position = {p.id: i for i, p in enumerate(self.passages)}
-        arts = json.loads((folder / "articles.json").read_text(encoding="utf-8"))
+        arts = json.loads((folder / ARTICLES).read_text(encoding="utf-8"))
         self.articles = {
             a["id"]: ArticleInfo(**{**a, "date": dt.date.fromisoformat(a["date"])}) for a in arts
         }
         self.lexical = LexicalIndex.load(folder)
         self.vector = VectorIndex.load(folder)
-        self.vocab = Vocabulary.from_json(json.loads((folder / "vocab.json").read_text("utf-8")))
+        self.vocab = Vocabulary.load(folder)
         self.sentences = SentenceIndex.load(folder)
-        self.acronyms = json.loads((folder / "acronyms.json").read_text(encoding="utf-8"))
+        self.acronyms = json.loads((folder / ACRONYMS).read_text(encoding="utf-8"))
         n = len(self.passages)
         if n != manifest.passages or self.vector.vectors.shape[0] != n:
             raise IndexDamaged(f"index version {manifest.version} is inconsistent: rebuild it")
@@ -87,6 +89,22 @@ class Snapshot:
         return [frozenset(sentence_terms(text[a:b])) for a, b in sentence_spans(text)]
 
 
+def passage_lines(passages: list[Passage]) -> bytes:
+    """Passages as the lines of PASSAGES (a version's file holds every article's, in order)."""
+    return "".join(json.dumps(asdict(p), ensure_ascii=False) + "\n" for p in passages).encode(
+        "utf-8"
+    )
+
+
+def write_articles(folder: Path, infos: list[dict]) -> None:
+    """Each article's info (ISO dates), in passage order."""
+    (folder / ARTICLES).write_text(json.dumps(infos, ensure_ascii=False), encoding="utf-8")
+
+
+def write_acronyms(folder: Path, acronyms: dict[str, list[str]]) -> None:
+    (folder / ACRONYMS).write_text(json.dumps(acronyms, ensure_ascii=False), "utf-8")
+
+
 def load_snapshot(folder: Path, manifest: Manifest) -> Snapshot:
     """A version whose files cannot be read is refused like a corrupt one."""
     try:
@@ -102,8 +120,8 @@ def load_snapshot(folder: Path, manifest: Manifest) -> Snapshot:
 
 def older_intact(settings: IndexSettings, embedder: Embedder, damage: IndexUnavailable) -> Snapshot:
     """The newest intact older version, when the current one is damaged: the bot starts
-    and answers from it (a build repairs the current one: index/build/pipeline.py verifies what it
-    reuses). Raises ``damage`` when there is none."""
+    and answers from it (a build repairs the current one: index/build/pipeline.py verifies
+    what it reuses). Raises ``damage`` when there is none."""
     for folder, manifest in intact_older_versions(settings.index_dir, embedder.model_id):
         try:
             snap = load_snapshot(folder, manifest)

@@ -11,16 +11,18 @@ never retrains or rewrites the index: the lists are filled from the vectors at l
 from __future__ import annotations
 
 import ctypes
+import logging
 from pathlib import Path
 
 import faiss
 import numpy as np
 
+from index.storage.layout import IVF_CENTROIDS, PASSAGE_ROWS, PASSAGE_VECTORS
 from index.storage.segments import RowStore
 
+log = logging.getLogger(__name__)
+
 HALF_PRECISION_FROM = 20_000
-PASSAGE_VECTORS = "passages.npy"  # float32, one row per passage, in the segments
-IVF_CENTROIDS = "ivf_centroids.npy"  # float32 (lists, dim), in the version folder
 LIST_SIZE = 200  # passages per list on average: 500 lists at 100k
 PROBE_SHARE = 5  # a search scans 1/5 of the lists
 MIN_PROBES = 16
@@ -97,13 +99,39 @@ class VectorIndex:
         """The passages' vectors in passage order, from the version's segments; the IVF
         lists, when the version has centroids, filled from them."""
         store = RowStore.open(folder, PASSAGE_VECTORS)
-        vectors = store.take(np.load(folder / "passage_rows.npy"))
+        vectors = store.take(read_passage_rows(folder))
         centroids = None
         if (folder / IVF_CENTROIDS).exists():
             centroids = np.load(folder / IVF_CENTROIDS)
             if centroids.ndim != 2 or not len(centroids) or centroids.shape[1] != vectors.shape[1]:
                 raise ValueError(f"{IVF_CENTROIDS} has shape {centroids.shape}")
         return VectorIndex.build(vectors, centroids)
+
+
+def read_passage_rows(folder: Path) -> np.ndarray:
+    return np.load(folder / PASSAGE_ROWS)
+
+
+def write_passage_rows(folder: Path, rows: np.ndarray) -> None:
+    """Each passage's global row in the segments' PASSAGE_VECTORS, in passage order."""
+    np.save(folder / PASSAGE_ROWS, rows.astype(np.int64))
+
+
+def write_centroids(folder: Path, store: RowStore, prev_folder: Path | None) -> None:
+    """The IVF centroids: the previous version's while they fit the corpus's size (adding an
+    article changes no list), else trained on the passages' vectors."""
+    rows = read_passage_rows(folder)
+    dim = store.arrays[0].shape[1]
+    centroids = None
+    if prev_folder is not None and (prev_folder / IVF_CENTROIDS).exists():
+        try:
+            centroids = np.load(prev_folder / IVF_CENTROIDS)
+        except (OSError, ValueError):
+            centroids = None
+    if not centroids_fit(centroids, len(rows), dim):
+        log.info("training the vector index's %d lists", list_count(len(rows)))
+        centroids = train_centroids(store.take(rows))  # the vectors read only to train
+    np.save(folder / IVF_CENTROIDS, centroids)
 
 
 def _ivf_index(centroids: np.ndarray) -> faiss.IndexIVF:

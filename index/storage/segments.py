@@ -7,16 +7,38 @@ passage's rows are. Rows of removed articles stay in their segment until a compa
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
-SEGMENTS_DIR = "segments"
-SEGMENTS_FILE = "segments.json"
+from index.storage.layout import (
+    PASSAGE_META,
+    PASSAGE_VECTORS,
+    SEGMENTS_DIR,
+    SEGMENTS_FILE,
+    SENTENCE_SPANS,
+    SENTENCE_VECTORS,
+    TERM_COUNTS,
+    WORD_COUNTS,
+)
+
+# Segment files: name → (dtype, columns; 0 = the model's dimension). passage_meta: per
+# passage (sentences, term pairs, BM25 length); terms: per passage (term id, count); words: per
+# article text (vocabulary pair id, count, first position, first form of its key, title).
+SEGMENT_ROWS = {
+    PASSAGE_VECTORS: (np.float32, 0),
+    SENTENCE_VECTORS: (np.float16, 0),
+    SENTENCE_SPANS: (np.int32, 2),
+    PASSAGE_META: (np.int32, 3),
+    TERM_COUNTS: (np.int32, 2),
+    WORD_COUNTS: (np.int32, 5),
+}
 
 
 def segment_names(folder: Path) -> list[str]:
@@ -30,6 +52,70 @@ def write_segment_names(folder: Path, names: list[str]) -> None:
 
 def segment_dir(folder: Path, name: str) -> Path:
     return folder / SEGMENTS_DIR / name
+
+
+class SegmentWriter:
+    """One segment written as its articles come, so that a build of thousands of articles
+    never holds all their vectors: the vector files are written article by article (plain
+    writes: a memory map would keep every written page in the process's resident memory),
+    their np.save header rewritten with the row count at the end; the small integer rows are
+    gathered and written at the end. The bytes are np.save's either way."""
+
+    def __init__(self, folder: Path, streamed: list[str], dim: int) -> None:
+        folder.mkdir(parents=True)
+        self.folder = folder
+        self.dim = dim
+        self.next = dict.fromkeys(SEGMENT_ROWS, 0)
+        self.files: dict[str, BinaryIO] = {}
+        for name in streamed:
+            self.files[name] = (folder / name).open("wb")
+            self.files[name].write(self._header(name, 0))
+        self.parts: dict[str, list[np.ndarray]] = {
+            name: [] for name in SEGMENT_ROWS if name not in self.files
+        }
+
+    def _header(self, name: str, rows: int) -> bytes:
+        dtype, width = SEGMENT_ROWS[name]
+        header = {
+            "descr": np.lib.format.dtype_to_descr(np.dtype(dtype)),
+            "fortran_order": False,
+            "shape": (rows, width or self.dim),
+        }
+        buffer = io.BytesIO()
+        np.lib.format.write_array_header_1_0(buffer, header)
+        return buffer.getvalue()
+
+    def add(self, rows: dict[str, np.ndarray]) -> dict[str, tuple[int, int]]:
+        """One article's rows, file by file; returns its (first row, count) per file."""
+        where = {}
+        for name, (dtype, width) in SEGMENT_ROWS.items():
+            array = np.asarray(rows[name]).reshape(-1, width or self.dim)
+            start = self.next[name]
+            where[name] = (start, len(array))
+            self.next[name] = start + len(array)
+            if name in self.files:
+                self.files[name].write(np.ascontiguousarray(array, dtype=dtype).tobytes())
+            else:
+                self.parts[name].append(array)
+        return where
+
+    def close(self) -> None:
+        for name, fh in self.files.items():
+            header = self._header(name, self.next[name])
+            if len(header) != len(self._header(name, 0)):  # padded to 64 bytes: 10^50 rows
+                raise ValueError(f"{name}: {self.next[name]} rows do not fit the header")
+            fh.seek(0)
+            fh.write(header)
+            fh.close()
+        for name, parts in self.parts.items():
+            dtype, width = SEGMENT_ROWS[name]
+            rows = np.concatenate(parts) if parts else np.zeros((0, width or self.dim))
+            np.save(self.folder / name, rows.astype(dtype))
+
+
+def write_rows(folder: Path, file: str, rows: np.ndarray) -> None:
+    """One row file of a segment written whole (a compaction's)."""
+    np.save(folder / file, rows)
 
 
 @dataclass

@@ -16,12 +16,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from index.corpus.article import atomic_write_text
+from index.storage.layout import MANIFEST, POINTER, VERSIONS_DIR
 
 log = logging.getLogger(__name__)
 
 # 2: sentence vectors; 3: row segments shared between versions (index/storage/segments.py)
 FORMAT = 3
-POINTER = "CURRENT"
 KEEP_VERSIONS = 3
 
 
@@ -101,7 +101,7 @@ def new_version_dir(index_dir: Path) -> tuple[str, Path]:
     """A fresh, hidden working folder beside the published versions, locked while its build
     runs. It is locked before it gets its ``.build-`` name, so no sweep can take it for a
     dead build's."""
-    versions = index_dir / "versions"
+    versions = index_dir / VERSIONS_DIR
     versions.mkdir(parents=True, exist_ok=True)
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
     fresh = Path(tempfile.mkdtemp(prefix=f".init-{stamp}-", dir=versions))
@@ -156,7 +156,7 @@ def _older_than(path: Path, seconds: float) -> bool:
 
 def sweep_dead_builds(index_dir: Path) -> list[str]:
     """Remove the work folders of builds that died; returns their names."""
-    versions = index_dir / "versions"
+    versions = index_dir / VERSIONS_DIR
     swept = []
     for stale in sorted(versions.glob(".build-*")) if versions.is_dir() else []:
         if stale.is_dir() and _abandoned(stale):
@@ -179,12 +179,12 @@ def publish(
     names = [
         p.relative_to(work).as_posix()
         for p in sorted(work.rglob("*"))
-        if p.is_file() and p.name != "manifest.json"
+        if p.is_file() and p.name != MANIFEST
     ]
     fresh = _checksums(work, [n for n in names if n not in known])
     manifest.files = {n: known.get(n) or fresh[n] for n in names}
-    (work / "manifest.json").write_text(manifest.to_json(), encoding="utf-8")
-    final = index_dir / "versions" / manifest.version
+    (work / MANIFEST).write_text(manifest.to_json(), encoding="utf-8")
+    final = index_dir / VERSIONS_DIR / manifest.version
     os.replace(work, final)
     _release(work)
     atomic_write_text(index_dir / POINTER, manifest.version + "\n")
@@ -194,14 +194,14 @@ def publish(
 
 def published_versions(index_dir: Path) -> list[str]:
     """Published version names, oldest first (names are build timestamps)."""
-    versions = index_dir / "versions"
+    versions = index_dir / VERSIONS_DIR
     if not versions.is_dir():
         return []
     return sorted(p.name for p in versions.iterdir() if p.is_dir() and not p.name.startswith("."))
 
 
 def _prune(index_dir: Path, keep: str) -> None:
-    versions = index_dir / "versions"
+    versions = index_dir / VERSIONS_DIR
     for old in published_versions(index_dir)[:-KEEP_VERSIONS]:
         if old != keep:
             shutil.rmtree(versions / old, ignore_errors=True)
@@ -223,10 +223,10 @@ def open_version(
     version = version or current_version(index_dir)
     if not version:
         raise IndexUnavailable(f"no index in {index_dir}: run `python -m index build`")
-    folder = index_dir / "versions" / version
+    folder = index_dir / VERSIONS_DIR / version
     if not folder.is_dir():
         raise IndexDamaged(f"index version {version} is missing from {index_dir}")
-    manifest = Manifest.from_file(folder / "manifest.json")
+    manifest = Manifest.from_file(folder / MANIFEST)
     if verify:
         verify_files(folder, manifest, list(manifest.files))
     return folder, manifest
