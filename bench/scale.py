@@ -289,7 +289,7 @@ def main(argv: list[str] | None = None) -> int:
             qvecs.append(embedder.embed_query(q))
 
         # 5. Recall of the approximate index against exact search.
-        exact = snap.vector.vectors
+        exact = snap.vector.vectors[np.arange(full.passages)]  # read from the segments
         rec10, rec60 = [], []
         for qv in qvecs:
             truth = np.argsort(-(exact @ qv))

@@ -16,7 +16,7 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-from index.storage.segments import RowStore
+from index.storage.segments import RowReader
 
 HALF_PRECISION_FROM = 20_000
 PASSAGE_VECTORS = "passages.npy"  # float32, one row per passage, in the segments
@@ -27,6 +27,7 @@ MIN_PROBES = 16
 TRAIN_POINTS_PER_LIST = 64  # k-means sample: enough for stable centroids, fast at 1M
 TRAIN_ITERATIONS = 15
 TRAIN_SEED = 1234
+LOAD_CHUNK = 16_384  # rows read and added to a float16 index at once when loading
 
 
 def list_count(n: int) -> int:
@@ -57,8 +58,27 @@ def centroids_fit(centroids: np.ndarray | None, n: int, dim: int) -> bool:
     return list_count(n) / 2 <= len(centroids) <= 2 * list_count(n)
 
 
+class DiskVectors:
+    """The exact float32 passage vectors of a version, read from its segments when asked
+    (``vectors[ids]``, like an array's rows): beside a float16 index they are not held a
+    second time in memory (154 MB at 100k passages); a question reads its ~100 candidates."""
+
+    def __init__(self, reader: RowReader, rows: np.ndarray) -> None:
+        self.reader = reader
+        self.rows = rows  # passage i's global row in the segments
+        self.shape = (len(rows), *reader.row_shape)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, ids: int | list[int] | np.ndarray) -> np.ndarray:
+        ids = np.asarray(ids, dtype=np.int64)
+        out = self.reader.take(self.rows[ids.reshape(-1)])
+        return out.reshape(*ids.shape, *self.reader.row_shape)
+
+
 class VectorIndex:
-    def __init__(self, index: faiss.Index, vectors: np.ndarray) -> None:
+    def __init__(self, index: faiss.Index, vectors: np.ndarray | DiskVectors) -> None:
         self.index = index
         self.vectors = vectors  # (n, dim) float32 in passage order; rescoring needs it
 
@@ -95,15 +115,24 @@ class VectorIndex:
     @staticmethod
     def load(folder: Path) -> VectorIndex:
         """The passages' vectors in passage order, from the version's segments; the IVF
-        lists, when the version has centroids, filled from them."""
-        store = RowStore.open(folder, PASSAGE_VECTORS)
-        vectors = store.take(np.load(folder / "passage_rows.npy"))
+        lists, when the version has centroids, filled from them. A float16 index (IVF, or a
+        scan past HALF_PRECISION_FROM) is filled chunk by chunk, and exact vectors are read
+        from the segments when needed (``DiskVectors``): the float32 vectors are never all
+        in memory at once."""
+        reader = RowReader.open(folder, PASSAGE_VECTORS)
+        rows = np.load(folder / "passage_rows.npy")
+        dim = reader.row_shape[0] if reader.row_shape else 0
         centroids = None
         if (folder / IVF_CENTROIDS).exists():
             centroids = np.load(folder / IVF_CENTROIDS)
-            if centroids.ndim != 2 or not len(centroids) or centroids.shape[1] != vectors.shape[1]:
+            if centroids.ndim != 2 or not len(centroids) or centroids.shape[1] != dim:
                 raise ValueError(f"{IVF_CENTROIDS} has shape {centroids.shape}")
-        return VectorIndex.build(vectors, centroids)
+        if centroids is None and len(rows) < HALF_PRECISION_FROM:
+            return VectorIndex.build(reader.take(rows))  # a float32 scan holds them anyway
+        index = _ivf_index(centroids) if centroids is not None else _scan_index(len(rows), dim)
+        for i in range(0, len(rows), LOAD_CHUNK):
+            index.add(np.ascontiguousarray(reader.take(rows[i : i + LOAD_CHUNK]), np.float32))
+        return VectorIndex(index, DiskVectors(reader, rows))
 
 
 def _ivf_index(centroids: np.ndarray) -> faiss.IndexIVF:
