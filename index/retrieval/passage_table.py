@@ -7,6 +7,7 @@ each is made on demand as a ``Passage``, the same value the objects held."""
 from __future__ import annotations
 
 import json
+from array import array
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,29 +17,40 @@ from index.types import Passage
 
 
 class TextColumn:
-    """Strings in one UTF-8 buffer: string i is ``buffer[offsets[i]:offsets[i + 1]]``."""
+    """Strings in one UTF-8 buffer: string i is ``buffer[offsets[i]:offsets[i + 1]]``. Filled
+    by ``append`` (no list of per-string objects, even while loading: the allocator would keep
+    their memory after they are freed)."""
 
-    def __init__(self, buffer: bytes, offsets: np.ndarray) -> None:
-        self.buffer = buffer
-        self.offsets = offsets
+    def __init__(self) -> None:
+        self.buffer = bytearray()
+        self.ends = array("q", [0])
 
-    @staticmethod
-    def of(values: list[bytes]) -> TextColumn:
-        offsets = np.zeros(len(values) + 1, dtype=np.int64)
-        np.cumsum([len(v) for v in values], out=offsets[1:])
-        return TextColumn(b"".join(values), offsets)
+    def append(self, value: str) -> None:
+        self.buffer += value.encode("utf-8")
+        self.ends.append(len(self.buffer))
+
+    @property
+    def offsets(self) -> np.ndarray:
+        return np.frombuffer(self.ends, dtype=np.int64)
+
+    def __len__(self) -> int:
+        return len(self.ends) - 1
 
     def __getitem__(self, i: int) -> str:
-        return self.buffer[self.offsets[i] : self.offsets[i + 1]].decode("utf-8")
+        return self.buffer[self.ends[i] : self.ends[i + 1]].decode("utf-8")
 
 
 class PassageIds:
     """Passage id → position, by binary search over the sorted ids (a dict of 100k strings
     would hold ~12 MB of objects)."""
 
-    def __init__(self, ids: list[str]) -> None:
-        width = max((len(i.encode()) for i in ids), default=1)
-        self.ids = np.array([i.encode() for i in ids], dtype=f"S{width}")
+    def __init__(self, ids: TextColumn) -> None:
+        widths = np.diff(ids.offsets)
+        width = max(1, int(widths.max(initial=1)))
+        if np.all(widths == width):  # content hashes: one width, read as they lie
+            self.ids = np.frombuffer(bytes(ids.buffer), dtype=f"S{width}")
+        else:
+            self.ids = np.array([ids[i].encode() for i in range(len(ids))], dtype=f"S{width}")
         self.order = np.argsort(self.ids, kind="stable")
 
     def get(self, passage_id: str) -> int | None:
@@ -64,32 +76,25 @@ class PassageTable:
     """The passages of one version in passage order; ``table[i]`` is passage i."""
 
     def __init__(self, rows: Iterator[dict]) -> None:
-        ids: list[str] = []
-        texts: list[bytes] = []
-        headings: list[bytes] = []
-        article_ids: list[str] = []
+        ids, self.texts, self.headings = TextColumn(), TextColumn(), TextColumn()
+        self.article_ids: list[str] = []
         article_of: dict[str, int] = {}
-        article: list[int] = []
-        numbers: list[tuple[int, int, int]] = []
-        notes: list[bool] = []
+        article, numbers, notes = array("i"), array("q"), array("b")
         for r in rows:
             p = Passage(**r)  # the same checks (fields, names) as when passages were objects
             ids.append(p.id)
-            texts.append(p.text.encode("utf-8"))
-            headings.append(p.heading.encode("utf-8"))
+            self.texts.append(p.text)
+            self.headings.append(p.heading)
             if p.article_id not in article_of:
-                article_of[p.article_id] = len(article_ids)
-                article_ids.append(p.article_id)
+                article_of[p.article_id] = len(self.article_ids)
+                self.article_ids.append(p.article_id)
             article.append(article_of[p.article_id])
-            numbers.append((p.ordinal, p.start, p.end))
+            numbers.extend((p.ordinal, p.start, p.end))
             notes.append(p.note)
         self.ids = PassageIds(ids)
-        self.texts = TextColumn.of(texts)
-        self.headings = TextColumn.of(headings)
-        self.article_ids = article_ids
-        self.article = np.array(article, dtype=np.int32)
-        self.numbers = np.array(numbers, dtype=np.int64).reshape(-1, 3)
-        self.notes = np.array(notes, dtype=bool)
+        self.article = np.frombuffer(article, dtype=np.int32)
+        self.numbers = np.frombuffer(numbers, dtype=np.int64).reshape(-1, 3)
+        self.notes = np.frombuffer(notes, dtype=np.int8).astype(bool)
 
     @staticmethod
     def load(path: Path) -> PassageTable:

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from index.language import clean_display, sentence_spans, strip_urls
-from index.storage.segments import RowStore, segment_names
+from index.storage.segments import RowReader, RowStore, segment_names
 from index.types import Article, Passage
 
 MIN_SENTENCE_CHARS = 25
@@ -38,7 +38,7 @@ SENTENCE_RANGES = "sentence_ranges.npy"  # per passage, its sentences' rows [sta
 class SentenceIndex:
     ranges: np.ndarray  # (n_passages, 2) each passage's sentence rows [start, end)
     spans: RowStore  # per sentence: (start, end) offsets into its passage's text
-    vectors: RowStore  # (n_sentences, dim) float16, memory-mapped segments
+    vectors: RowReader  # (n_sentences, dim) float16, read from the segments when needed
 
     def best(self, query: np.ndarray, passages: np.ndarray) -> np.ndarray:
         """Each passage's best sentence cosine (-1 for a passage without sentence vectors)."""
@@ -76,7 +76,7 @@ class SentenceIndex:
         return SentenceIndex(
             ranges=np.load(folder / SENTENCE_RANGES),
             spans=RowStore.open(folder, SENTENCE_SPANS, names),
-            vectors=RowStore.open(folder, SENTENCE_VECTORS, names),
+            vectors=RowReader.open(folder, SENTENCE_VECTORS),
         )
 
 

@@ -130,9 +130,34 @@ class VectorIndex:
         if centroids is None and len(rows) < HALF_PRECISION_FROM:
             return VectorIndex.build(reader.take(rows))  # a float32 scan holds them anyway
         index = _ivf_index(centroids) if centroids is not None else _scan_index(len(rows), dim)
-        for i in range(0, len(rows), LOAD_CHUNK):
-            index.add(np.ascontiguousarray(reader.take(rows[i : i + LOAD_CHUNK]), np.float32))
+        _fill(index, DiskVectors(reader, rows))
         return VectorIndex(index, DiskVectors(reader, rows))
+
+
+def _fill(index: faiss.Index, vectors: DiskVectors) -> None:
+    """``index.add`` of every vector, chunk by chunk, into storage sized once: grown chunk by
+    chunk, vectors' capacity doubles as they fill (+70 MB for 100k passages in IVF lists).
+    The IVF lists' sizes come from a first pass that assigns each vector to its list."""
+    chunks = [
+        np.arange(i, min(i + LOAD_CHUNK, len(vectors))) for i in range(0, len(vectors), LOAD_CHUNK)
+    ]
+    if isinstance(index, faiss.IndexIVF):
+        lists = faiss.downcast_InvertedLists(index.invlists)
+        assign = [index.quantizer.assign(vectors[c], 1).ravel() for c in chunks]
+        sizes = np.bincount(
+            np.concatenate(assign or [np.zeros(0, np.int64)]), minlength=index.nlist
+        )
+        for i, size in enumerate(sizes.tolist()):
+            lists.resize(i, size)  # from empty: exactly this capacity, kept when emptied
+            lists.resize(i, 0)
+        for c, a in zip(chunks, assign, strict=True):
+            x = np.ascontiguousarray(vectors[c], dtype=np.float32)
+            index.add_core(len(x), faiss.swig_ptr(x), None, faiss.swig_ptr(np.ascontiguousarray(a)))
+        return
+    index.codes.resize(len(vectors) * index.code_size)
+    index.codes.resize(0)
+    for c in chunks:
+        index.add(np.ascontiguousarray(vectors[c], dtype=np.float32))
 
 
 def _ivf_index(centroids: np.ndarray) -> faiss.IndexIVF:
