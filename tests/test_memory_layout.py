@@ -124,3 +124,16 @@ def test_row_reader_reads_what_the_memory_map_holds(tmp_path: Path):
     assert np.array_equal(reader.take(np.arange(120)), np.concatenate([a, b]))
     with pytest.raises(IndexError):
         reader.take([120])
+
+
+def test_a_loaded_engine_maps_no_vector_file(engine) -> None:
+    """Vectors are read with pread, not through memory maps: a map's touched pages count in
+    the process's resident memory (at 100k passages the whole 373 MB of sentence vectors were
+    after loading), pread's stay in the shared page cache."""
+    maps = Path("/proc/self/maps")
+    if not maps.exists():
+        pytest.skip("no /proc/self/maps (not Linux): nothing to check")
+    engine.search("reconnaissance faciale")
+    index_dir = str(engine.settings.index_dir)
+    mapped = [line for line in maps.read_text().splitlines() if index_dir in line]
+    assert not [m for m in mapped if m.endswith(("/sentences.npy", "/passages.npy"))], mapped
