@@ -110,7 +110,12 @@ def test_float16_index_reads_exact_vectors_from_the_segments(tmp_path: Path, ivf
     assert np.array_equal(loaded.vectors[[4, 2]], ordered[[4, 2]])
 
 
-def test_row_reader_reads_what_the_memory_map_holds(tmp_path: Path):
+@pytest.mark.parametrize("held", [True, False])
+def test_row_reader_reads_what_the_memory_map_holds(tmp_path: Path, monkeypatch, held: bool):
+    """Small arrays are held in memory, larger ones read with pread: the same rows."""
+    from index.storage import segments
+
+    monkeypatch.setattr(segments, "HOLD_UP_TO", 1 << 20 if held else 0)
     rng = np.random.default_rng(2)
     a, b = rng.random((50, 3)).astype(np.float32), rng.random((70, 3)).astype(np.float32)
     write_segment_names(tmp_path, ["a", "b"])
@@ -118,8 +123,10 @@ def test_row_reader_reads_what_the_memory_map_holds(tmp_path: Path):
         segment_dir(tmp_path, name).mkdir(parents=True)
         np.save(segment_dir(tmp_path, name) / "v.npy", part)
     reader, store = RowReader.open(tmp_path, "v.npy"), RowStore.open(tmp_path, "v.npy")
-    for _ in range(100):
+    assert (reader.held is not None) == held
+    for _ in range(300):
         rows = rng.integers(0, 120, rng.integers(0, 40))
+        rows = np.unique(rows) if rng.random() < 0.3 else rows  # in order: no np.unique
         assert np.array_equal(reader.take(rows), store.take(rows))
     assert np.array_equal(reader.take(np.arange(120)), np.concatenate([a, b]))
     with pytest.raises(IndexError):

@@ -9,11 +9,14 @@ from __future__ import annotations
 import json
 from array import array
 from collections.abc import Iterator
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
 from index.types import Passage
+
+PASSAGES_KEPT = 4096  # passages kept made (a question's candidates: ~100-300); ~4 MB
 
 
 class TextColumn:
@@ -95,6 +98,7 @@ class PassageTable:
         self.article = np.frombuffer(article, dtype=np.int32)
         self.numbers = np.frombuffer(numbers, dtype=np.int64).reshape(-1, 3)
         self.notes = np.frombuffer(notes, dtype=np.int8).astype(bool)
+        self._passage = lru_cache(maxsize=PASSAGES_KEPT)(self._make)
 
     @staticmethod
     def load(path: Path) -> PassageTable:
@@ -106,11 +110,16 @@ class PassageTable:
         return len(self.article)
 
     def __getitem__(self, i: int) -> Passage:
-        i = int(i)
-        if not -len(self) <= i < len(self):
+        return self._passage(int(i))
+
+    def _make(self, i: int) -> Passage:
+        """Passage i, made from the columns; kept in ``_passage``'s cache: the ranking reads
+        the same candidates' texts and articles hundreds of times per question."""
+        n = len(self)
+        if not -n <= i < n:
             raise IndexError(i)
-        i %= len(self)
-        ordinal, start, end = (int(v) for v in self.numbers[i])
+        i %= n
+        ordinal, start, end = self.numbers[i].tolist()
         return Passage(
             id=self.ids.ids[i].decode(),
             article_id=self.article_ids[self.article[i]],

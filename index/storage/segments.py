@@ -17,6 +17,8 @@ import numpy as np
 
 SEGMENTS_DIR = "segments"
 SEGMENTS_FILE = "segments.json"
+SPAN_READ = 1 << 18  # bytes: rows within this span are read at once (then picked)
+HOLD_UP_TO = 1 << 22  # bytes: a RowReader's rows up to this size are held in memory
 
 
 def segment_names(folder: Path) -> list[str]:
@@ -110,7 +112,8 @@ class RowReader:
     map's pages count in the process's resident memory once touched (the kernel maps up to 16
     pages around each one it faults in), what ``pread`` reads stays in the page cache, shared
     and given back under pressure. For arrays read a few rows at a time, question after
-    question (exact passage vectors at 100k: 154 MB; sentence vectors: 373 MB)."""
+    question (exact passage vectors at 100k: 154 MB; sentence vectors: 373 MB); rows of a
+    small version (``HOLD_UP_TO``) are simply held in memory."""
 
     def __init__(self, paths: list[Path]) -> None:
         self.files = [path.open("rb", buffering=0) for path in paths]  # closed when collected
@@ -129,6 +132,11 @@ class RowReader:
             self.dtype, self.row_shape = dtype, tuple(shape[1:])
         self.bounds = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
         self.row_bytes = int(self.dtype.itemsize * np.prod(self.row_shape, dtype=np.int64))
+        self.held: np.ndarray | None = None
+        if len(self) * self.row_bytes <= HOLD_UP_TO:
+            sizes = np.diff(self.bounds).tolist()
+            parts = [self._read(s, int(self.bounds[s]), n) for s, n in enumerate(sizes)]
+            self.held = np.concatenate(parts) if parts else self._read(0, 0, 0)
 
     @staticmethod
     def open(folder: Path, file: str) -> RowReader:
@@ -138,30 +146,49 @@ class RowReader:
         return int(self.bounds[-1])
 
     def take(self, rows: np.ndarray) -> np.ndarray:
-        """Rows by global index, in the order given (consecutive rows read at once)."""
+        """Rows by global index, in the order given: rows close together (a span within
+        ``SPAN_READ`` bytes or 4x the rows asked) in one read, else one read per run."""
         rows = np.asarray(rows, dtype=np.int64).reshape(-1)
-        if len(rows) and (rows.min() < 0 or rows.max() >= len(self)):
+        if not len(rows):
+            return np.empty((0, *self.row_shape), dtype=self.dtype)
+        if rows.min() < 0 or rows.max() >= len(self):
             raise IndexError("row out of range")
-        want, back = np.unique(rows, return_inverse=True)
-        out = np.empty((len(want), *self.row_shape), dtype=self.dtype)
-        if not len(want):
-            return out
+        if self.held is not None:
+            return self.held[rows]
+        want, back = rows, None
+        if not np.all(rows[1:] > rows[:-1]):
+            want, back = np.unique(rows, return_inverse=True)
         seg = np.searchsorted(self.bounds, want, side="right") - 1
-        # Runs of consecutive rows within one segment: one read each.
-        cuts = np.flatnonzero((np.diff(want) != 1) | (np.diff(seg) != 0)) + 1
-        starts = np.concatenate([[0], cuts]).tolist()
-        ends = np.concatenate([cuts, [len(want)]]).tolist()
-        view = memoryview(out.reshape(-1).view(np.uint8))
-        for a, b in zip(starts, ends, strict=True):
-            s = int(seg[a])
-            at = self.data_at[s] + (int(want[a]) - int(self.bounds[s])) * self.row_bytes
-            size = (b - a) * self.row_bytes
-            got = os.preadv(self.files[s].fileno(), [view[a * self.row_bytes :][:size]], at)
-            if got != size:
-                raise OSError(f"{self.files[s].name}: short read")
-        if len(want) == len(rows) and np.array_equal(want, rows):
-            return out  # asked in order, each once (loading an index chunk by chunk)
-        return out[back]
+        span = int(want[-1] - want[0] + 1)
+        if seg[0] == seg[-1] and span <= max(SPAN_READ // self.row_bytes, 4 * len(want)):
+            out = self._read(int(seg[0]), int(want[0]), span)[want - want[0]]
+        else:  # runs of consecutive rows within one segment: one read each
+            out = np.empty((len(want), *self.row_shape), dtype=self.dtype)
+            view = memoryview(out.reshape(-1).view(np.uint8))
+            cuts = np.flatnonzero((np.diff(want) != 1) | (np.diff(seg) != 0)) + 1
+            heads = np.concatenate([[0], cuts])
+            ends = np.concatenate([cuts, [len(want)]]) * self.row_bytes
+            rs = seg[heads]
+            at = np.asarray(self.data_at)[rs] + (want[heads] - self.bounds[rs]) * self.row_bytes
+            fds = [f.fileno() for f in self.files]
+            starts = (heads * self.row_bytes).tolist()
+            runs = zip(at.tolist(), starts, ends.tolist(), rs.tolist(), strict=True)
+            for offset, a, b, s in runs:  # the loop a question runs ~300 times at 100k
+                if os.preadv(fds[s], [view[a:b]], offset) != b - a:
+                    raise OSError(f"{self.files[s].name}: short read")
+        return out if back is None else out[back]
+
+    def _read(self, segment: int, first: int, count: int) -> np.ndarray:
+        """``count`` rows of one segment from global row ``first``."""
+        out = np.empty((count, *self.row_shape), dtype=self.dtype)
+        if count:
+            self._read_into(segment, first, memoryview(out.reshape(-1).view(np.uint8)))
+        return out
+
+    def _read_into(self, segment: int, first: int, buffer: memoryview) -> None:
+        at = self.data_at[segment] + (first - int(self.bounds[segment])) * self.row_bytes
+        if os.preadv(self.files[segment].fileno(), [buffer], at) != len(buffer):
+            raise OSError(f"{self.files[segment].name}: short read")
 
     def ranges(self, starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
         """The rows of several runs (global start, count), concatenated in order."""
