@@ -27,13 +27,15 @@ from questions import QUESTIONS
 
 HEAVY = ("torch", "transformers", "sentence_transformers", "onnx", "sklearn", "wordfreq")
 
-# Run in a fresh process: one line of JSON per step, (step, VmRSS MB, VmHWM MB).
+# Run in a fresh process: one line of JSON per step, (step, VmRSS, VmHWM, RssFile MB): RssFile
+# is the part of VmRSS that is pages of mapped files (code, memory-mapped index segments).
 BREAKDOWN = r"""
 import json, sys
 def step(name):
     st = {l.split(":")[0]: int(l.split()[1]) / 1024 for l in open("/proc/self/status")
-          if l.startswith(("VmRSS", "VmHWM"))}
-    print(json.dumps([name, round(st["VmRSS"], 1), round(st["VmHWM"], 1)]), flush=True)
+          if l.startswith(("VmRSS", "VmHWM", "RssFile"))}
+    print(json.dumps([name, *(round(st[k], 1) for k in ("VmRSS", "VmHWM", "RssFile"))]),
+          flush=True)
 step("python")
 import numpy; step("numpy")
 import faiss; step("faiss")
@@ -56,11 +58,12 @@ questions = sys.stdin.read().splitlines()
 for q in questions:
     engine.search(q)
 step(f"after {len(questions)} searches")
-passages = sorted((p.text for p in engine._snap.passages), key=len)[-40:]
+texts = (engine.passage_source(i) for i in range(engine.info().passages))
+passages = sorted(texts, key=len)[-40:]
 embedder.encode_uncached(passages, embedder.passage_prompt)
 step("after embedding the 40 longest passages (what a build does)")
 heavy = sorted({m.split(".")[0] for m in sys.modules} & set(sys.argv[1].split(",")))
-print(json.dumps(["heavy libraries imported: " + (", ".join(heavy) or "none"), 0, 0]))
+print(json.dumps(["heavy libraries imported: " + (", ".join(heavy) or "none"), 0, 0, 0]))
 """
 
 
@@ -112,12 +115,13 @@ def main(argv: list[str] | None = None) -> int:
         input="\n".join(questions[:100]), capture_output=True, text=True, check=True,
     ).stdout  # fmt: skip
     rows, last = [], 0.0
-    for name, rss, hwm in (json.loads(line) for line in steps.splitlines()):
-        rows.append([name, f"{rss:.0f}", f"{rss - last:+.0f}" if rss else "", f"{hwm:.0f}"])
+    for name, rss, hwm, mapped in (json.loads(line) for line in steps.splitlines()):
+        added = f"{rss - last:+.0f}" if rss else ""
+        rows.append([name, f"{rss:.0f}", added, f"{hwm:.0f}", f"{mapped:.0f}"])
         last = rss or last
     print(f"terminal chat, {args.questions} questions: peak RSS {peak:.0f} MB ({replies} replies)")
     print()
-    print(c.table(rows, ["step (a fresh process)", "RSS MB", "added", "peak MB"]))
+    print(c.table(rows, ["step (a fresh process)", "RSS MB", "added", "peak MB", "of which files"]))
     c.write_result(
         "memory",
         args,

@@ -115,15 +115,8 @@ def measure_search(engine: Engine, embedder: Embedder, rounds: int) -> Search:
             totals.append(time.perf_counter() - t)
             for s, v in timings.items():
                 stages.setdefault(s, []).append(v)
-    qvecs = [embedder.embed_query(q) for q in QUESTIONS]
-    snap = engine._snap
-    exact = snap.vector.vectors
-    rec10, rec60 = [], []
-    for qv in qvecs:
-        truth = np.argsort(-(exact @ qv))
-        _, got = snap.vector.search(qv, CANDIDATES)
-        rec10.append(len(set(got[:10]) & set(truth[:10])) / 10)
-        rec60.append(len(set(got) & set(truth[:CANDIDATES])) / CANDIDATES)
+    recalls = [engine.vector_recall(q, (10, CANDIDATES)) for q in QUESTIONS]
+    rec10, rec60 = [r[0] for r in recalls], [r[1] for r in recalls]
     return Search(totals, stages, rec10, rec60)
 
 

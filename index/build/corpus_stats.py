@@ -16,8 +16,8 @@ from index.corpus.article import read_article
 from index.corpus.folder import articles_dir
 from index.retrieval.acronyms import acronyms_from_evidence, initial_phrases
 from index.retrieval.lexical import LexicalIndex, Vocabulary
+from index.retrieval.passage_table import passage_lines
 from index.retrieval.sentences import write_sentence_ranges
-from index.retrieval.snapshot import passage_lines
 from index.retrieval.vector import read_passage_rows, write_passage_rows
 from index.storage.layout import (
     PASSAGE_META,

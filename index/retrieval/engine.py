@@ -430,6 +430,16 @@ class Engine:
     def corpus_hash(self) -> str:
         return self._snap.manifest.corpus_hash
 
+    def vector_recall(self, query: str, depths: tuple[int, ...] = (10, CANDIDATES)) -> list[float]:
+        """At each depth, the share of the exact nearest passages (cosine over every vector)
+        that the vector index returns: what an approximate (IVF) index costs (benchmarks)."""
+        snap = self._snap
+        qvec = self.embedder.embed_query(query)
+        exact = snap.vector.vectors[np.arange(len(snap.passages))] @ qvec
+        truth = np.argsort(-exact)
+        _, got = snap.vector.search(qvec, max(depths))
+        return [len(set(got[:d].tolist()) & set(truth[:d].tolist())) / d for d in depths]
+
     def clear_query_cache(self) -> None:
         """Forget embedded questions (benchmarks measure cold searches; ablations)."""
         with self._lock:

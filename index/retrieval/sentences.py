@@ -11,7 +11,7 @@ import numpy as np
 
 from index.language import clean_display, sentence_spans, strip_urls
 from index.storage.layout import SENTENCE_RANGES, SENTENCE_SPANS, SENTENCE_VECTORS
-from index.storage.segments import RowStore, segment_names
+from index.storage.segments import RowReader, RowStore, segment_names
 from index.types import Article, Passage
 
 MIN_SENTENCE_CHARS = 25
@@ -34,7 +34,7 @@ def sentence_units(article: Article, passage: Passage) -> list[tuple[int, int, s
 class SentenceIndex:
     ranges: np.ndarray  # (n_passages, 2) each passage's sentence rows [start, end)
     spans: RowStore  # per sentence: (start, end) offsets into its passage's text
-    vectors: RowStore  # (n_sentences, dim) float16, memory-mapped segments
+    vectors: RowReader  # (n_sentences, dim) float16, read from the segments when needed
 
     def best(self, query: np.ndarray, passages: np.ndarray) -> np.ndarray:
         """Each passage's best sentence cosine (-1 for a passage without sentence vectors)."""
@@ -72,7 +72,7 @@ class SentenceIndex:
         return SentenceIndex(
             ranges=np.load(folder / SENTENCE_RANGES),
             spans=RowStore.open(folder, SENTENCE_SPANS, names),
-            vectors=RowStore.open(folder, SENTENCE_VECTORS, names),
+            vectors=RowReader.open(folder, SENTENCE_VECTORS),
         )
 
 

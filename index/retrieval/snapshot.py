@@ -9,7 +9,6 @@ import datetime as dt
 import gc
 import json
 import logging
-from dataclasses import asdict
 from functools import lru_cache
 from pathlib import Path
 
@@ -19,12 +18,13 @@ from index.config import IndexSettings
 from index.language import sentence_spans, terms
 from index.models.embed import Embedder
 from index.retrieval.lexical import LexicalIndex, Vocabulary
+from index.retrieval.passage_table import PassageTable
 from index.retrieval.question import sentence_terms
 from index.retrieval.sentences import SentenceIndex
 from index.retrieval.vector import VectorIndex
 from index.storage.layout import ACRONYMS, ARTICLES, PASSAGES
 from index.storage.versions import IndexDamaged, IndexUnavailable, Manifest, intact_older_versions
-from index.types import ArticleInfo, Passage
+from index.types import ArticleInfo
 
 log = logging.getLogger(__name__)
 SAMPLE_FOR_STATS = 1024  # passages whose scores give the corpus mean / spread (z-scores)
@@ -36,10 +36,8 @@ class Snapshot:
     def __init__(self, folder: Path, manifest: Manifest) -> None:
         self.folder = folder
         self.manifest = manifest
-        with (folder / PASSAGES).open(encoding="utf-8") as fh:
-            rows = [json.loads(line) for line in fh]
-        self.passages = [Passage(**r) for r in rows]
-        self.position = {p.id: i for i, p in enumerate(self.passages)}
+        self.passages = PassageTable.load(folder / PASSAGES)
+        self.position = self.passages.ids
         arts = json.loads((folder / ARTICLES).read_text(encoding="utf-8"))
         self.articles = {
             a["id"]: ArticleInfo(**{**a, "date": dt.date.fromisoformat(a["date"])}) for a in arts
@@ -62,12 +60,10 @@ class Snapshot:
         self.heading_terms = lru_cache(maxsize=50_000)(self._heading_terms)
         self.title_terms = lru_cache(maxsize=10_000)(self._title_terms)
         self.article_terms = lru_cache(maxsize=2_000)(self._article_terms)
-        self.by_article: dict[str, list[int]] = {}
-        for i, p in enumerate(self.passages):
-            self.by_article.setdefault(p.article_id, []).append(i)
+        self.by_article = self.passages.by_article()
 
     def _text_terms(self, pid: int) -> frozenset[str]:
-        return frozenset(terms(self.passages[pid].text))
+        return frozenset(terms(self.passages.text(pid)))
 
     def _heading_terms(self, pid: int) -> frozenset[str]:
         return frozenset(terms(self.passages[pid].heading))
@@ -77,7 +73,9 @@ class Snapshot:
 
     def _article_terms(self, article_id: str) -> frozenset[str]:
         """Every word of an article: « la start-up » in a passage is about its subject."""
-        return frozenset().union(*(self.text_terms(i) for i in self.by_article[article_id]))
+        return frozenset().union(
+            *(self.text_terms(i) for i in self.by_article[article_id].tolist())
+        )
 
     def _passage_terms(self, pid: int) -> frozenset[str]:
         p = self.passages[pid]
@@ -85,15 +83,8 @@ class Snapshot:
 
     def _sentence_terms(self, pid: int) -> list[frozenset[str]]:
         """Each sentence's index terms (cached: the same passages come back query after query)."""
-        text = self.passages[pid].text
+        text = self.passages.text(pid)
         return [frozenset(sentence_terms(text[a:b])) for a, b in sentence_spans(text)]
-
-
-def passage_lines(passages: list[Passage]) -> bytes:
-    """Passages as the lines of PASSAGES (a version's file holds every article's, in order)."""
-    return "".join(json.dumps(asdict(p), ensure_ascii=False) + "\n" for p in passages).encode(
-        "utf-8"
-    )
 
 
 def write_articles(folder: Path, infos: list[dict]) -> None:

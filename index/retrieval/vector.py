@@ -18,7 +18,7 @@ import faiss
 import numpy as np
 
 from index.storage.layout import IVF_CENTROIDS, PASSAGE_ROWS, PASSAGE_VECTORS
-from index.storage.segments import RowStore
+from index.storage.segments import RowReader, RowStore
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +29,7 @@ MIN_PROBES = 16
 TRAIN_POINTS_PER_LIST = 64  # k-means sample: enough for stable centroids, fast at 1M
 TRAIN_ITERATIONS = 15
 TRAIN_SEED = 1234
+LOAD_CHUNK = 4_096  # rows read and added to a float16 index at once when loading (6 MB)
 
 
 def list_count(n: int) -> int:
@@ -59,8 +60,27 @@ def centroids_fit(centroids: np.ndarray | None, n: int, dim: int) -> bool:
     return list_count(n) / 2 <= len(centroids) <= 2 * list_count(n)
 
 
+class DiskVectors:
+    """The exact float32 passage vectors of a version, read from its segments when asked
+    (``vectors[ids]``, like an array's rows): beside a float16 index they are not held a
+    second time in memory (154 MB at 100k passages); a question reads its ~100 candidates."""
+
+    def __init__(self, reader: RowReader, rows: np.ndarray) -> None:
+        self.reader = reader
+        self.rows = rows  # passage i's global row in the segments
+        self.shape = (len(rows), *reader.row_shape)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, ids: int | list[int] | np.ndarray) -> np.ndarray:
+        ids = np.asarray(ids, dtype=np.int64)
+        out = self.reader.take(self.rows[ids.reshape(-1)])
+        return out.reshape(*ids.shape, *self.reader.row_shape)
+
+
 class VectorIndex:
-    def __init__(self, index: faiss.Index, vectors: np.ndarray) -> None:
+    def __init__(self, index: faiss.Index, vectors: np.ndarray | DiskVectors) -> None:
         self.index = index
         self.vectors = vectors  # (n, dim) float32 in passage order; rescoring needs it
 
@@ -97,15 +117,49 @@ class VectorIndex:
     @staticmethod
     def load(folder: Path) -> VectorIndex:
         """The passages' vectors in passage order, from the version's segments; the IVF
-        lists, when the version has centroids, filled from them."""
-        store = RowStore.open(folder, PASSAGE_VECTORS)
-        vectors = store.take(read_passage_rows(folder))
+        lists, when the version has centroids, filled from them. A float16 index (IVF, or a
+        scan past HALF_PRECISION_FROM) is filled chunk by chunk, and exact vectors are read
+        from the segments when needed (``DiskVectors``): the float32 vectors are never all
+        in memory at once."""
+        reader = RowReader.open(folder, PASSAGE_VECTORS)
+        rows = read_passage_rows(folder)
+        dim = reader.row_shape[0] if reader.row_shape else 0
         centroids = None
         if (folder / IVF_CENTROIDS).exists():
             centroids = np.load(folder / IVF_CENTROIDS)
-            if centroids.ndim != 2 or not len(centroids) or centroids.shape[1] != vectors.shape[1]:
+            if centroids.ndim != 2 or not len(centroids) or centroids.shape[1] != dim:
                 raise ValueError(f"{IVF_CENTROIDS} has shape {centroids.shape}")
-        return VectorIndex.build(vectors, centroids)
+        if centroids is None and len(rows) < HALF_PRECISION_FROM:
+            return VectorIndex.build(reader.take(rows))  # a float32 scan holds them anyway
+        index = _ivf_index(centroids) if centroids is not None else _scan_index(len(rows), dim)
+        _fill(index, DiskVectors(reader, rows))
+        return VectorIndex(index, DiskVectors(reader, rows))
+
+
+def _fill(index: faiss.Index, vectors: DiskVectors) -> None:
+    """``index.add`` of every vector, chunk by chunk, into storage sized once: grown chunk by
+    chunk, vectors' capacity doubles as they fill (+70 MB for 100k passages in IVF lists).
+    The IVF lists' sizes come from a first pass that assigns each vector to its list."""
+    chunks = [
+        np.arange(i, min(i + LOAD_CHUNK, len(vectors))) for i in range(0, len(vectors), LOAD_CHUNK)
+    ]
+    if isinstance(index, faiss.IndexIVF):
+        lists = faiss.downcast_InvertedLists(index.invlists)
+        assign = [index.quantizer.assign(vectors[c], 1).ravel() for c in chunks]
+        sizes = np.bincount(
+            np.concatenate(assign or [np.zeros(0, np.int64)]), minlength=index.nlist
+        )
+        for i, size in enumerate(sizes.tolist()):
+            lists.resize(i, size)  # from empty: exactly this capacity, kept when emptied
+            lists.resize(i, 0)
+        for c, a in zip(chunks, assign, strict=True):
+            x = np.ascontiguousarray(vectors[c], dtype=np.float32)
+            index.add_core(len(x), faiss.swig_ptr(x), None, faiss.swig_ptr(np.ascontiguousarray(a)))
+        return
+    index.codes.resize(len(vectors) * index.code_size)
+    index.codes.resize(0)
+    for c in chunks:
+        index.add(np.ascontiguousarray(vectors[c], dtype=np.float32))
 
 
 def read_passage_rows(folder: Path) -> np.ndarray:
