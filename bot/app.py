@@ -46,6 +46,12 @@ def default_engine_factory() -> Engine:
     return open_engine(IndexSettings())
 
 
+def _fetch_feeds(settings: index.IndexSettings) -> index.FetchReport:
+    """``index.fetch_all``, looked up on the first update: the fetching stack (trafilatura,
+    lxml, feedparser: ~9 MB resident) is not loaded by a bot that never updates."""
+    return index.fetch_all(settings)
+
+
 def build_application(
     settings: BotSettings,
     engine: Engine | None = None,
@@ -61,7 +67,7 @@ def build_application(
     the caller hands an engine in (tests, embedding) without a fetcher.
     """
     if fetcher is _DEFAULT:
-        fetcher = index.fetch_all if engine is None else None
+        fetcher = _fetch_feeds if engine is None else None
     token = settings.token
     if not token:
         raise ValueError("TELEGRAM_BOT_TOKEN is required to build the Telegram application")

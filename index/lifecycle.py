@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from index.build.pipeline import build_index
 from index.build.report import BuildReport
 from index.config import IndexSettings
-from index.corpus.fetch import fetch_all
 from index.corpus.fetching.report import FetchReport
 from index.corpus.folder import mark_refreshed
 from index.models.embed import Embedder
@@ -26,6 +25,15 @@ from index.storage.versions import IndexUnavailable
 log = logging.getLogger(__name__)
 
 Fetcher = Callable[[IndexSettings], FetchReport]
+
+
+def fetch_all(settings: IndexSettings) -> FetchReport:
+    """The feeds fetched into ``content/``. Imported on the first update: the fetching stack
+    (trafilatura, lxml, feedparser, babel, httpx: ~9 MB resident) stays out of a bot that is
+    never asked to update."""
+    from index.corpus.fetch import fetch_all as fetch
+
+    return fetch(settings)
 
 
 def open_engine(

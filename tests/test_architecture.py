@@ -71,3 +71,18 @@ def test_every_public_name_resolves() -> None:
     assert set(index.__all__) == set(index._EXPORTS)
     for name in index.__all__:
         assert getattr(index, name) is not None, name
+
+
+def test_serving_loads_no_fetching_library() -> None:
+    """The bot's start (its application, the engine's use cases) imports none of the feed and
+    page libraries (trafilatura, lxml, feedparser, babel: ~9 MB resident on a server with a
+    300 MB budget): they load on the first /update."""
+    code = (
+        "import sys, index, bot.app; index.open_engine; index.update; index.Engine; "
+        "print(sorted(m for m in ('trafilatura', 'feedparser', 'lxml', 'babel') "
+        "if m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True
+    )
+    assert result.stdout.strip() == "[]", result.stdout

@@ -431,8 +431,7 @@ class Engine:
         return self._snap.manifest.corpus_hash
 
     def vector_recall(self, query: str, depths: tuple[int, ...] = (10, CANDIDATES)) -> list[float]:
-        """At each depth, the share of the exact nearest passages (cosine over every vector)
-        that the vector index returns: what an approximate (IVF) index costs (benchmarks)."""
+        """Per depth, the share of the exact nearest passages the vector index returns."""
         snap = self._snap
         qvec = self.embedder.embed_query(query)
         exact = snap.vector.vectors[np.arange(len(snap.passages))] @ qvec
