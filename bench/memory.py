@@ -39,8 +39,6 @@ def step(name):
 step("python")
 import numpy; step("numpy")
 import faiss; step("faiss")
-import scipy.sparse; step("scipy.sparse")
-import bm25s; step("bm25s")
 import onnxruntime; step("onnxruntime")
 import tokenizers; step("tokenizers")
 import telegram.ext, httpx; step("python-telegram-bot, httpx")

@@ -76,10 +76,11 @@ def test_every_public_name_resolves() -> None:
 def test_serving_loads_no_fetching_library() -> None:
     """The bot's start (its application, the engine's use cases) imports none of the feed and
     page libraries (trafilatura, lxml, feedparser, babel: ~9 MB resident on a server with a
-    300 MB budget): they load on the first /update."""
+    300 MB budget): they load on the first /update. Nor scipy (~20 MB): BM25 is added up with
+    numpy."""
     code = (
         "import sys, index, bot.app; index.open_engine; index.update; index.Engine; "
-        "print(sorted(m for m in ('trafilatura', 'feedparser', 'lxml', 'babel') "
+        "print(sorted(m for m in ('trafilatura', 'feedparser', 'lxml', 'babel', 'scipy', 'bm25s') "
         "if m in sys.modules))"
     )
     result = subprocess.run(

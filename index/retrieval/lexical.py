@@ -1,10 +1,10 @@
-"""French BM25 (bm25s) and the query analysis that feeds it: the corpus vocabulary restores
-accents and fixes one-letter typos, and acronyms learned from the corpus expand queries."""
+"""French BM25 (bm25s' scoring) and the query analysis that feeds it: the corpus vocabulary
+restores accents and fixes one-letter typos, and acronyms learned from the corpus expand
+queries."""
 
 from __future__ import annotations
 
 import json
-import logging
 import math
 import re
 from bisect import bisect_left
@@ -12,9 +12,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import bm25s
 import numpy as np
-from scipy import sparse
 
 from index.langdetect import detect_lang
 from index.language import STOP_WORDS, fold, fold_word, stem, terms, words
@@ -23,7 +21,9 @@ from index.retrieval.english import analyze_english
 from index.retrieval.question import AnalyzedQuery, answer_type
 from index.storage.layout import BM25_DIR, IDF, VOCABULARY
 
-logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs each build at DEBUG via root
+# bm25s' file layout inside BM25_DIR (indexes written by bm25s itself load the same).
+_BM25_FILES = ("data.csc.index.npy", "indices.csc.index.npy", "indptr.csc.index.npy")
+_BM25_VOCAB, _BM25_PARAMS = "vocab.index.json", "params.index.json"
 _ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
 _WORD_RE = re.compile(r"[^\W_]+(?:['’-][^\W_]+)*")
 _APOSTROPHE = re.compile(r"['’]")
@@ -240,12 +240,28 @@ def analyze_query(
 
 
 class LexicalIndex:
-    """BM25 over stemmed, folded terms of title + heading + passage."""
+    """BM25 over stemmed, folded terms of title + heading + passage.
+
+    The scores are bm25s' (Lucene idf, k1 1.2, b 0.75), computed once per version into a
+    term-major sparse matrix (CSC: each term's documents and their scores) and stored in bm25s'
+    own file layout; a question adds its terms' columns. Held as three numpy arrays rather than
+    through bm25s, whose import brings scipy.sparse (~20 MB resident) into a server that only
+    ever adds columns."""
 
     K1, B = 1.2, 0.75
 
-    def __init__(self, bm25: bm25s.BM25, idf: dict[str, float]) -> None:
-        self.bm25 = bm25
+    def __init__(
+        self,
+        data: np.ndarray,
+        indices: np.ndarray,
+        indptr: np.ndarray,
+        vocab: dict[str, int],
+        num_docs: int,
+        idf: dict[str, float],
+    ) -> None:
+        self.data, self.indices, self.indptr = data, indices, indptr
+        self.vocab = vocab  # term → its column
+        self.num_docs = num_docs
         self.idf = idf
         self.max_idf = max(idf.values(), default=1.0)  # the weight of a word never seen
         self._sorted: list[str] | None = None
@@ -292,26 +308,24 @@ class LexicalIndex:
         tf = np.asarray(tfs).astype(np.float32)
         norm = (k1 * ((1 - b) + b * lengths / l_avg))[doc]  # per document, then per pair
         scores = (idf32[term_ids] * (tf / (norm + tf))).astype(np.float32)
-        # Documents' rows → terms' columns (bm25s' layout): scipy's O(n) transposition.
-        csc = sparse.csr_matrix(
-            (scores, term_ids, np.asarray(rows, dtype=np.int64)), shape=(n, len(terms))
-        ).tocsc()
-        bm25 = bm25s.BM25(k1=k1, b=b)
-        bm25.scores = {
-            "data": csc.data,
-            "indices": csc.indices.astype(np.int32),
-            "indptr": csc.indptr.astype(np.int64),
-            "num_docs": n,
-        }
-        bm25.vocab_dict = {t: i for i, t in enumerate(terms)}
-        bm25.unique_token_ids_set = set(bm25.vocab_dict.values())
-        bm25.nonoccurrence_array = None
+        # Documents' rows → terms' columns: a stable sort by term keeps each column's documents
+        # in order (what scipy's CSR → CSC transposition gives; a term is counted once a row).
+        order = np.argsort(term_ids, kind="stable")
+        indptr = np.zeros(len(terms) + 1, dtype=np.int64)
+        np.cumsum(df, out=indptr[1:])
         idf = {
             terms[t]: float(np.log(1 + (n - int(df[t]) + 0.5) / (int(df[t]) + 0.5)))
             for t in np.nonzero(df)[0]
             if terms[t]
         }
-        return LexicalIndex(bm25, idf)
+        return LexicalIndex(
+            scores[order],
+            doc[order].astype(np.int32),
+            indptr,
+            {t: i for i, t in enumerate(terms)},
+            n,
+            idf,
+        )
 
     def starting_with(self, prefix: str, limit: int = 200) -> list[str]:
         """Index terms that begin with ``prefix`` (sorted once, on first use)."""
@@ -325,19 +339,35 @@ class LexicalIndex:
         return found
 
     def scores(self, query_terms: list[str]) -> np.ndarray:
-        known = [t for t in query_terms if t in self.idf]
-        n = self.bm25.scores["num_docs"] if isinstance(self.bm25.scores, dict) else None
-        if not known:
-            size = int(n) if n else len(self.bm25.get_scores([""]))
-            return np.zeros(size, dtype=np.float32)
-        return np.asarray(self.bm25.get_scores(known), dtype=np.float32)
+        """Each passage's BM25 for the question's known terms (a repeated term counts again),
+        added column by column in the question's order, as bm25s does (float32)."""
+        scores = np.zeros(self.num_docs, dtype=np.float32)
+        for term in query_terms:
+            if term in self.idf:
+                col = self.vocab[term]
+                start, end = self.indptr[col], self.indptr[col + 1]
+                np.add.at(scores, self.indices[start:end], self.data[start:end])
+        return scores
 
     def save(self, folder: Path) -> None:
-        self.bm25.save(str(folder / BM25_DIR), show_progress=False)
+        """bm25s' file layout (``BM25_DIR``), then the idf of each term."""
+        out = folder / BM25_DIR
+        out.mkdir(parents=True, exist_ok=True)
+        np.save(out / _BM25_FILES[0], self.data)
+        np.save(out / _BM25_FILES[1], self.indices)
+        np.save(out / _BM25_FILES[2], self.indptr)
+        (out / _BM25_VOCAB).write_text(json.dumps(self.vocab, ensure_ascii=False), "utf-8")
+        params = {"k1": self.K1, "b": self.B, "delta": 0.5, "method": "lucene",
+                  "idf_method": "lucene", "dtype": "float32", "int_dtype": "int32",
+                  "num_docs": self.num_docs, "backend": "numpy"}  # fmt: skip
+        (out / _BM25_PARAMS).write_text(json.dumps(params, indent=4), encoding="utf-8")
         (folder / IDF).write_text(json.dumps(self.idf), encoding="utf-8")
 
     @staticmethod
     def load(folder: Path) -> LexicalIndex:
-        bm25 = bm25s.BM25.load(str(folder / BM25_DIR), mmap=False, show_progress=False)
+        src = folder / BM25_DIR
+        data, indices, indptr = (np.load(src / name) for name in _BM25_FILES)
+        vocab = json.loads((src / _BM25_VOCAB).read_text(encoding="utf-8"))
+        num_docs = int(json.loads((src / _BM25_PARAMS).read_text(encoding="utf-8"))["num_docs"])
         idf = json.loads((folder / IDF).read_text(encoding="utf-8"))
-        return LexicalIndex(bm25, idf)
+        return LexicalIndex(data, indices, indptr, vocab, num_docs, idf)
