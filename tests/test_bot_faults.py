@@ -112,11 +112,13 @@ def _damaged_store(path: Path) -> bytes:
     store = Store(path)
     for i in range(300):
         store.count("questions", i)
-        store._db.execute(
-            "INSERT INTO answers(id, results, created) VALUES (?, ?, '2026-01-01')",
-            (f"id{i:09d}", "x" * 500),
-        )
     store.close()
+    with sqlite3.connect(path) as db:  # answers of the store's own schema, written directly
+        db.executemany(
+            "INSERT INTO answers(id, results, created) VALUES (?, ?, '2026-01-01')",
+            [(f"id{i:09d}", "x" * 500) for i in range(300)],
+        )
+    db.close()
     data = bytearray(path.read_bytes())
     data[4096 * 3 : 4096 * 5] = b"\xff" * 8192
     path.write_bytes(bytes(data))
