@@ -46,12 +46,6 @@ def default_engine_factory() -> Engine:
     return open_engine(IndexSettings())
 
 
-def _fetch_feeds(settings: index.IndexSettings) -> index.FetchReport:
-    """``index.fetch_all``, looked up on the first update: the fetching stack (trafilatura,
-    lxml, feedparser: ~9 MB resident) is not loaded by a bot that never updates."""
-    return index.fetch_all(settings)
-
-
 def build_application(
     settings: BotSettings,
     engine: Engine | None = None,
@@ -63,11 +57,12 @@ def build_application(
     """The whole bot, not started; ``engine=None`` loads it with ``engine_factory`` at start.
 
     ``fetcher`` is what scheduled updates and /update call before rebuilding; by default
-    ``index.fetch_all`` when the bot loads its own engine, and nothing (rebuild only) when
-    the caller hands an engine in (tests, embedding) without a fetcher.
+    ``index.fetch_feeds`` (the fetching stack imported on the first update) when the bot loads
+    its own engine, and nothing (rebuild only) when the caller hands an engine in (tests,
+    embedding) without a fetcher.
     """
     if fetcher is _DEFAULT:
-        fetcher = _fetch_feeds if engine is None else None
+        fetcher = index.fetch_feeds if engine is None else None
     token = settings.token
     if not token:
         raise ValueError("TELEGRAM_BOT_TOKEN is required to build the Telegram application")

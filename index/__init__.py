@@ -7,8 +7,9 @@ imports the builder's or the fetcher's libraries unless it updates).
 
 Reading: ``Engine`` (``search`` → ``Answer`` of ``Result``), ``IndexInfo``, ``ArticleInfo``,
 ``latest_articles`` (what ``/nouveautes`` lists).
-Writing: ``open_engine``, ``rebuild``, ``update`` (fetch → build → switch), ``build_index``,
-``fetch_all``, ``import`` helpers (``load_corpus``, ``save_article``).
+Writing: ``open_engine``, ``rebuild``, ``update`` (fetch → build → switch; ``fetch_feeds``, its
+default fetcher, imports the fetching stack only when called), ``build_index``, ``fetch_all``,
+``import`` helpers (``load_corpus``, ``save_article``).
 Settings and errors: ``IndexSettings``, ``IndexUnavailable``, ``IndexDamaged``, ``ModelError``.
 Text at the boundary: ``clean_text`` (valid UTF-8), ``detect_lang``.
 """
@@ -34,6 +35,7 @@ _EXPORTS: dict[str, str] = {
     "update": "index.lifecycle",
     "UpdateReport": "index.lifecycle",
     "Fetcher": "index.lifecycle",
+    "fetch_feeds": "index.lifecycle",
     "build_index": "index.build.pipeline",
     "BuildReport": "index.build.report",
     "passage_context": "index.build.analysis",
@@ -90,6 +92,7 @@ __all__ = [
     "detect_lang",
     "evaluate",
     "fetch_all",
+    "fetch_feeds",
     "intact_older_versions",
     "latest_articles",
     "load_corpus",
@@ -129,7 +132,7 @@ if TYPE_CHECKING:  # for type checkers and readers: what each name is
     from index.corpus.fetching.report import FetchReport
     from index.corpus.folder import articles_dir, load_corpus, save_article
     from index.langdetect import detect_lang
-    from index.lifecycle import Fetcher, UpdateReport, open_engine, rebuild, update
+    from index.lifecycle import Fetcher, UpdateReport, fetch_feeds, open_engine, rebuild, update
     from index.models.embed import Embedder
     from index.models.embedding_cache import EmbeddingCache
     from index.models.resolve import ModelError, model_id_for

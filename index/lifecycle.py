@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 Fetcher = Callable[[IndexSettings], FetchReport]
 
 
-def fetch_all(settings: IndexSettings) -> FetchReport:
+def fetch_feeds(settings: IndexSettings) -> FetchReport:
     """The feeds fetched into ``content/``. Imported on the first update: the fetching stack
     (trafilatura, lxml, feedparser, babel, httpx: ~9 MB resident) stays out of a bot that is
     never asked to update."""
@@ -94,7 +94,7 @@ def update(
     *,
     engine: Engine | None = None,
     embedder: Embedder | None = None,
-    fetcher: Fetcher | None = fetch_all,
+    fetcher: Fetcher | None = fetch_feeds,
     progress: bool = False,
 ) -> UpdateReport:
     """Fetch (when a fetcher is given), then build whatever happened to the fetch, then switch

@@ -79,7 +79,8 @@ def test_serving_loads_no_fetching_library() -> None:
     300 MB budget): they load on the first /update. Nor scipy (~20 MB): BM25 is added up with
     numpy."""
     code = (
-        "import sys, index, bot.app; index.open_engine; index.update; index.Engine; "
+        "import sys, index, bot.app; "
+        "index.open_engine; index.update; index.fetch_feeds; index.Engine; "
         "print(sorted(m for m in ('trafilatura', 'feedparser', 'lxml', 'babel', 'scipy', 'bm25s') "
         "if m in sys.modules))"
     )

@@ -184,18 +184,14 @@ async def test_update_job_fetches_then_rebuilds(
     app.bot_data[KEY].store.close()
 
 
-def test_fetcher_defaults(bot_engine: Any, tmp_path: Path, monkeypatch) -> None:
-    import index
+def test_fetcher_defaults(bot_engine: Any, tmp_path: Path) -> None:
+    from index import fetch_feeds
 
     settings = BotSettings(telegram_bot_token=TOKEN, store_path=tmp_path / "s.sqlite3")
     given = build_application(settings, bot_engine)
     assert given.bot_data[KEY].fetcher is None  # an engine handed in: rebuild only
     own = build_application(settings, engine_factory=lambda: bot_engine)
-    calls: list[Any] = []
-    monkeypatch.setattr(index, "fetch_all", lambda s: calls.append(s) or "report")
-    # index.fetch_all, looked up when an update runs (not imported at start)
-    assert own.bot_data[KEY].fetcher(bot_engine.settings) == "report"
-    assert calls == [bot_engine.settings]
+    assert own.bot_data[KEY].fetcher is fetch_feeds  # index.fetch_all, imported when called
     for app in (given, own):
         app.bot_data[KEY].store.close()
 
