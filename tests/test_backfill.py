@@ -175,6 +175,19 @@ def test_feed_dates_decide_without_a_download(site: wpsite.WPSite, tmp_path: Pat
     assert not any(site.hits[p.path] for p in old)  # the paged feed dated them
     assert_never_requested(site)
 
+def test_since_keeps_a_post_modified_since(site: wpsite.WPSite, tmp_path: Path) -> None:
+    """Published before --since, edited after (the sitemap's lastmod; the feed keeps its
+    pubDate): "dated (or modified) since" imports it."""
+    since = dt.date(2024, 1, 1)
+    kept = site.expected_paths()
+    post = next(p for p in reversed(site.posts) if p.date < since and p.path in kept)
+    post.lastmod = dt.datetime(2024, 3, 1, 12, 0, tzinfo=dt.UTC)
+    settings = make_settings(tmp_path, site, paged_feed=True)
+    backfill(settings, since=since, options=OPTIONS)
+    assert post.path in imported_paths(settings)
+    assert sorted(imported_paths(settings)) == sorted(site.expected_paths(since))
+
+
 def test_paged_feed_discovery(site: wpsite.WPSite, tmp_path: Path) -> None:
     since = dt.date(2024, 6, 1)
     settings = make_settings(tmp_path, site, sitemap=False, paged_feed=True)

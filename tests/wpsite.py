@@ -112,6 +112,11 @@ class Post:
     lastmod: dt.datetime
 
     @property
+    def published(self) -> dt.datetime:
+        """When the post went out (its feed's pubDate); ``lastmod`` moves when it is edited."""
+        return dt.datetime.combine(self.date, dt.time(9, 30), dt.UTC)
+
+    @property
     def path(self) -> str:
         return f"/{self.date:%Y/%m/%d}/{self.slug}/"
 
@@ -250,7 +255,7 @@ class WPSite:
             return None
         items = "".join(
             f"<item><title>{escape(p.title)}</title><link>{self.base}{self.listed_path(p)}</link>"
-            f"<pubDate>{format_datetime(p.lastmod)}</pubDate>"
+            f"<pubDate>{format_datetime(p.published)}</pubDate>"
             f"<description>{escape(p.paragraphs[0][:120])}</description></item>"
             for p in chunk
         )

@@ -7,8 +7,8 @@ regexes are dropped before any request. The rest goes newest first through the s
 pipeline as ``fetch`` (polite client, URL guard, robots.txt, conditional GET, extraction,
 atomic save), with its own state file saved after every article: a run stopped by Ctrl-C or
 ``kill -9`` loses at most the article in flight, and the next run skips what is done (an
-article whose ``lastmod`` has not moved costs no request). ``--since`` decides by the
-sitemap's ``lastmod``, else the feed entry's date, else the page's own date once downloaded: such
+article whose ``lastmod`` has not moved costs no request). ``--since`` decides by the later of
+the feed entry's date and the sitemap's ``lastmod``, else the page's own date once downloaded: such
 a page older than ``--since`` is not imported, and its date is remembered so that the next run
 does not download it again.
 """

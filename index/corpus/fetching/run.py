@@ -37,6 +37,15 @@ log = logging.getLogger(__name__)
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 
 
+def _modified(entry: FeedEntry) -> dt.date | None:
+    """When the entry was last modified, where the source says so in ISO form (a sitemap's
+    ``lastmod``, an Atom ``updated``): ``--since`` keeps posts "dated (or modified)" since."""
+    try:
+        return dt.datetime.fromisoformat(entry.updated or "").date()
+    except ValueError:
+        return None
+
+
 def _stamp(entry: FeedEntry) -> str:
     """What the feed says about an entry: its updated/published value and a digest of its
     title, summary and content. WordPress RSS keeps ``pubDate`` when a post is edited, so the
@@ -207,7 +216,7 @@ class EntryRun:
         entry unchanged since): what ``--since`` decides on before any download."""
         seen = self.state.entries.get(entry.url) or {}
         if entry.date or self.options.force or seen.get("stamp") != _stamp(entry):
-            return entry.date
+            return max((d for d in (entry.date, _modified(entry)) if d), default=None)
         try:
             return dt.date.fromisoformat(seen.get("date") or "")
         except ValueError:
