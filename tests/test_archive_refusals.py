@@ -71,3 +71,25 @@ def test_look_alike_posts_do_not_unlock_off_topic_questions(engines):
     # corpus's own spread, 36/48 and 26/48.
     assert seed.ood_refused >= 33
     assert archive.ood_refused >= seed.ood_refused - 3, archive.bluffs
+
+
+# Every word of these names is in the seed corpus, one here, one there; the names never are.
+NAMES_NEVER_WRITTEN = (
+    "Qui a gagné le Tour de France l'an dernier ?",
+    "Combien coûte un abonnement à la Gazette des communes ?",
+    "Où se trouve la Tour Eiffel ?",
+)
+NAMES_WRITTEN = (
+    "Que dit la Cour des comptes sur la vidéosurveillance ?",
+    "Qu'a décidé le Conseil d'État sur les drones ?",
+)
+
+
+def test_a_name_the_articles_never_write_is_not_their_topic(engines):
+    """« le Tour de France »: "tour" and "France" are both in the articles, never together;
+    word by word the question looked covered and got a quote (all three did before)."""
+    for name, engine in zip(("seed", "archive"), engines, strict=True):
+        for question in NAMES_NEVER_WRITTEN:
+            assert not engine.search(question).answered, (name, question)
+        for question in NAMES_WRITTEN:
+            assert engine.search(question).answered, question

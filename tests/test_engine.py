@@ -36,8 +36,10 @@ def test_question_gets_quotes_with_links(engine):
 
 
 def test_unrelated_question_is_refused(engine):
-    for question in ("Quelle est la recette de la tarte aux pommes ?",
-                     "Who won the football world cup?"):
+    for question in (
+        "Quelle est la recette de la tarte aux pommes ?",
+        "Who won the football world cup?",
+    ):
         answer = engine.search(question)
         assert not answer.answered and answer.results == []
 
@@ -77,17 +79,25 @@ def test_odd_input_never_raises(engine, question):
 def test_incremental_build_embeds_only_new_passages(tmp_path, embedder, index_settings):
     content = tmp_path / "content"
     shutil.copytree(index_settings.content_dir, content)
-    settings = IndexSettings(content_dir=content, index_dir=tmp_path / "index",
-                             cache_dir=index_settings.cache_dir, embedding_model="minilm")
+    settings = IndexSettings(
+        content_dir=content,
+        index_dir=tmp_path / "index",
+        cache_dir=index_settings.cache_dir,
+        embedding_model="minilm",
+    )
     first = build_index(settings, embedder, progress=False)
     assert first.changed and first.embedded == 0  # all vectors come from the session cache
     again = build_index(settings, embedder, progress=False)
     assert not again.changed and again.version == first.version
     article = Article(
-        id="", title="Capteurs sonores à Montpellier", date=__import__("datetime").date(2024, 5, 2),
-        url="https://example.org/2024/05/02/capteurs-sonores/", source="Test", lang="fr",
+        id="",
+        title="Capteurs sonores à Montpellier",
+        date=__import__("datetime").date(2024, 5, 2),
+        url="https://example.org/2024/05/02/capteurs-sonores/",
+        source="Test",
+        lang="fr",
         body="La ville installe des capteurs sonores dans le quartier de l’Écusson.\n\n"
-             "Ces micros détectent les cris et alertent la police municipale en temps réel.",
+        "Ces micros détectent les cris et alertent la police municipale en temps réel.",
     )
     from index.corpus.article import article_id
 
@@ -103,8 +113,12 @@ def test_incremental_build_embeds_only_new_passages(tmp_path, embedder, index_se
 
 
 def test_interrupted_build_leaves_previous_index_serving(tmp_path, embedder, index_settings):
-    settings = IndexSettings(content_dir=index_settings.content_dir, index_dir=tmp_path / "ix",
-                             cache_dir=tmp_path / "cache", embedding_model="minilm")
+    settings = IndexSettings(
+        content_dir=index_settings.content_dir,
+        index_dir=tmp_path / "ix",
+        cache_dir=tmp_path / "cache",
+        embedding_model="minilm",
+    )
     report = build_index(settings, embedder, progress=False)
     engine = open_engine(settings, embedder)
 
@@ -127,8 +141,12 @@ def test_interrupted_build_leaves_previous_index_serving(tmp_path, embedder, ind
 
 
 def test_corrupt_index_is_refused_and_previous_keeps_serving(tmp_path, embedder, index_settings):
-    settings = IndexSettings(content_dir=index_settings.content_dir, index_dir=tmp_path / "ix",
-                             cache_dir=tmp_path / "cache", embedding_model="minilm")
+    settings = IndexSettings(
+        content_dir=index_settings.content_dir,
+        index_dir=tmp_path / "ix",
+        cache_dir=tmp_path / "cache",
+        embedding_model="minilm",
+    )
     first = build_index(settings, embedder, progress=False)
     engine = open_engine(settings, embedder)
     second = build_index(settings, embedder, force=True, progress=False)
@@ -152,14 +170,28 @@ def test_corrupt_index_is_refused_and_previous_keeps_serving(tmp_path, embedder,
 
 
 def test_ask_json_cli_reads_stdin_lines(index_settings, engine):
-    env = {**os.environ, "CONTENT_DIR": str(index_settings.content_dir),
-           "INDEX_DIR": str(index_settings.index_dir), "CACHE_DIR": str(index_settings.cache_dir),
-           "EMBEDDING_MODEL": "minilm", "EMBEDDING_BACKEND": index_settings.embedding_backend}
-    questions = ["Qui fabrique les logiciels de VSA en France ?", "", "x" * 10_000,
-                 "\x01\x02 contrôle", "Comment faire une pâte à pizza ?"]
+    env = {
+        **os.environ,
+        "CONTENT_DIR": str(index_settings.content_dir),
+        "INDEX_DIR": str(index_settings.index_dir),
+        "CACHE_DIR": str(index_settings.cache_dir),
+        "EMBEDDING_MODEL": "minilm",
+        "EMBEDDING_BACKEND": index_settings.embedding_backend,
+    }
+    questions = [
+        "Qui fabrique les logiciels de VSA en France ?",
+        "",
+        "x" * 10_000,
+        "\x01\x02 contrôle",
+        "Comment faire une pâte à pizza ?",
+    ]
     proc = subprocess.run(
         [sys.executable, "-m", "index", "ask", "--json", "--k", "3", "-"],
-        input="\n".join(questions) + "\n", capture_output=True, text=True, env=env, cwd=REPO,
+        input="\n".join(questions) + "\n",
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO,
         timeout=300,
     )
     assert proc.returncode == 0, proc.stderr
@@ -178,8 +210,9 @@ def test_ask_json_cli_reads_stdin_lines(index_settings, engine):
 def test_retrieval_quality_does_not_regress(engine):
     from index.quality.evaluate import evaluate, load_jsonl
 
-    report = evaluate(engine, load_jsonl(SHARED_EVAL / "dev.jsonl"),
-                      load_jsonl(SHARED_EVAL / "dev_ood.jsonl"))
+    report = evaluate(
+        engine, load_jsonl(SHARED_EVAL / "dev.jsonl"), load_jsonl(SHARED_EVAL / "dev_ood.jsonl")
+    )
     # MiniLM with PyTorch (README): Hit@1 0.750, Hit@5 0.875, MRR@10 0.812, all 4 refusals,
     # no answerable question refused.
     assert report.hit5 >= 0.83
@@ -192,8 +225,11 @@ def test_retrieval_quality_does_not_regress(engine):
 def test_heldout_quality_does_not_regress(engine):
     from index.quality.evaluate import evaluate, load_jsonl
 
-    report = evaluate(engine, load_jsonl(REPO / "tests/eval/heldout.jsonl"),
-                      load_jsonl(REPO / "tests/eval/heldout_ood.jsonl"))
+    report = evaluate(
+        engine,
+        load_jsonl(REPO / "tests/eval/heldout.jsonl"),
+        load_jsonl(REPO / "tests/eval/heldout_ood.jsonl"),
+    )
     # MiniLM with PyTorch (README): Hit@1 0.528, Hit@5 0.667, MRR@10 0.615, 3/36 refused; 4/10
     # unanswerable refused (6 when the refusal z-scores were in the corpus sample's own spread,
     # which an archive of look-alike posts narrows: tests/test_archive_refusals.py).
@@ -261,9 +297,10 @@ def test_everyday_off_topic_questions_are_refused(engine):
     from index.quality.evaluate import evaluate, load_jsonl
 
     report = evaluate(engine, [], load_jsonl(REPO / "tests/eval/offtopic_ood.jsonl"))
-    # MiniLM with PyTorch (README): 29/38 refused (e5: 31/38).
+    # MiniLM with PyTorch (README): 33/38 refused (e5: 32/38); 31/38 before names the
+    # articles never write ("Ligue des champions") made their words unknown.
     assert report.ood == 38
-    assert report.ood_refused >= 28, report.bluffs
+    assert report.ood_refused >= 32, report.bluffs
 
 
 @pytest.mark.skipif(not SHARED_EVAL.is_dir(), reason="../shared/eval is not present")
@@ -272,10 +309,11 @@ def test_dev_more_quality_does_not_regress(engine):
 
     report = evaluate(engine, load_jsonl(SHARED_EVAL / "dev_more.jsonl"),
                       load_jsonl(SHARED_EVAL / "dev_more_ood.jsonl"))  # fmt: skip
-    # MiniLM with PyTorch (README): 0.633 / 0.900 / 0.733, 5/60 refused, 7/12 refused.
+    # MiniLM with PyTorch (README): 0.633 / 0.917 / 0.741, 4/60 refused, 10/12 refused (7/12
+    # before names the articles never write made their words unknown).
     assert report.hit5 >= 0.86
     assert report.mrr10 >= 0.69
     assert report.refused_answerable <= 6
-    assert report.ood_refused >= 6
+    assert report.ood_refused >= 9
     english = report.by_kind()["english"]
     assert english.hit5 >= 0.7 and english.refused_answerable <= 1

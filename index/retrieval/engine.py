@@ -28,12 +28,11 @@ from index.retrieval.dates import dated_ranking
 from index.retrieval.evidence import (
     Scored,
     coverage,
+    question_evidence,
     relevance_rows,
-    unknown_share,
     zscore,
 )
 from index.retrieval.fuse import (
-    Evidence,
     FusionParams,
     Signals,
     abstain,
@@ -348,19 +347,7 @@ class Engine:
                 key=lambda item: -item[1],
             )
             return [(pid, p) for pid, p in judged if p >= floor]
-        best_coverage = max(
-            (
-                coverage(aq.core_terms, snap.passage_terms(pid), snap.lexical)
-                for pid in pool.ids[:3]
-            ),
-            default=0.0,
-        )
-        evidence = Evidence(
-            coverage=best_coverage,
-            unknown=unknown_share(aq.core_terms, snap.lexical),
-            translated=aq.lang != "fr",
-        )
-        if abstain(signals, evidence, self.params):
+        if abstain(signals, question_evidence(snap, aq, pool.ids[:3]), self.params):
             return None
         return list(zip(pool.ids, pool.fused, strict=True))
 

@@ -8,7 +8,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from index.retrieval.fuse import Evidence
 from index.retrieval.lexical import LexicalIndex
+from index.retrieval.names import foreign_name_terms
 from index.retrieval.question import AnalyzedQuery, holds_answer
 from index.retrieval.relevance import FEATURES, Candidate, features, question_stats
 from index.retrieval.snapshot import Snapshot
@@ -88,8 +90,10 @@ def coverage(
     passage_terms: list[str] | frozenset[str],
     lexical: LexicalIndex,
     answer: str | None = None,
+    foreign: frozenset[str] = frozenset(),
 ) -> float:
-    """Share of the query's weight (idf) found in the passage; unknown terms weigh most.
+    """Share of the query's weight (idf) found in the passage; unknown terms weigh most, and so
+    do the words of a name the corpus never writes (``foreign``), found or not.
 
     With an ``answer`` type, the answer itself counts as ``ANSWER_SLOT`` more words of average
     weight, present when the passage holds a number, a date or a name that the question
@@ -98,9 +102,9 @@ def coverage(
     if not query_terms:
         return 0.0
     present = passage_terms if isinstance(passage_terms, frozenset) else set(passage_terms)
-    weights = {t: lexical.idf.get(t, lexical.max_idf) for t in set(query_terms)}
+    weights = _weights(query_terms, lexical, foreign)
     total = sum(weights.values())
-    found = sum(w for t, w in weights.items() if t in present)
+    found = sum(w for t, w in weights.items() if t in present and t not in foreign)
     if answer and weights:
         slot = ANSWER_SLOT * total / len(weights)
         total += slot
@@ -109,11 +113,41 @@ def coverage(
     return found / total if total else 0.0
 
 
-def unknown_share(query_terms: list[str], lexical: LexicalIndex) -> float:
-    """Share of the question's weight in words the corpus never uses ("pizza")."""
+def unknown_share(
+    query_terms: list[str], lexical: LexicalIndex, foreign: frozenset[str] = frozenset()
+) -> float:
+    """Share of the question's weight in words the corpus never uses ("pizza"), or only
+    apart from the name they make up ("Tour de France")."""
     if not query_terms:
         return 1.0
+    weights = _weights(query_terms, lexical, foreign)
+    total = sum(weights.values())
+    unknown = sum(w for t, w in weights.items() if t not in lexical.idf or t in foreign)
+    return unknown / total if total else 1.0
+
+
+def _weights(
+    query_terms: list[str], lexical: LexicalIndex, foreign: frozenset[str]
+) -> dict[str, float]:
     top, idf = lexical.max_idf, lexical.idf
-    unique = set(query_terms)
-    total = sum(idf.get(t, top) for t in unique)
-    return sum(top for t in unique if t not in idf) / total if total else 1.0
+    return {t: top if t in foreign else idf.get(t, top) for t in set(query_terms)}
+
+
+def question_evidence(snap: Snapshot, aq: AnalyzedQuery, top: list[int]) -> Evidence:
+    """What the refusal rule reads of the best passages ``top``: the best coverage, the share
+    of unknown words — a French question's names the corpus never writes counting as unknown."""
+    foreign = (
+        foreign_name_terms(aq.original, snap.lexical, snap.written_sets)
+        if aq.lang == "fr"
+        else frozenset()
+    )
+    lexical = snap.lexical
+    best = max(
+        (coverage(aq.core_terms, snap.passage_terms(p), lexical, foreign=foreign) for p in top),
+        default=0.0,
+    )
+    return Evidence(
+        coverage=best,
+        unknown=unknown_share(aq.core_terms, snap.lexical, foreign),
+        translated=aq.lang != "fr",
+    )

@@ -81,6 +81,11 @@ class Snapshot:
         p = self.passages[pid]
         return frozenset(terms(f"{p.text} {p.heading} {self.articles[p.article_id].title}"))
 
+    def written_sets(self, pid: int) -> list[frozenset[str]]:
+        """The term sets a passage writes together: each sentence, its heading, its title."""
+        title = self.title_terms(self.passages[pid].article_id)
+        return [*self.sentence_terms(pid), self.heading_terms(pid), title]
+
     def _sentence_terms(self, pid: int) -> list[frozenset[str]]:
         """Each sentence's index terms (cached: the same passages come back query after query)."""
         text = self.passages.text(pid)

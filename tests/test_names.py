@@ -1,0 +1,36 @@
+"""Multiword names in a question, and whether the corpus writes them (index/retrieval/names)."""
+
+from __future__ import annotations
+
+from index.language import terms
+from index.retrieval.lexical import LexicalIndex
+from index.retrieval.names import foreign_name_terms, question_names
+
+
+def test_names_are_found_inside_the_sentence_not_its_opening_word():
+    assert question_names("Qui a remporté le Tour de France cette année ?") == [["tour", "franc"]]
+    assert question_names("Que dit la Ligue des droits de l'Homme ?") == [["ligu", "droit", "homm"]]
+    assert question_names("Quelle est la position d'Amnesty International ?") == [
+        ["amnesty", "international"]
+    ]
+    assert question_names("Combien de caméras à Nice ?") == []  # an opening word, one name
+    assert question_names("Selon LQDN, la VSA est-elle légale ?") == []
+    assert question_names("Cour des comptes : que dit son rapport ?") == []
+
+
+def _corpus(*sentences: str) -> tuple[LexicalIndex, list[list[frozenset[str]]]]:
+    docs = [terms(s) for s in sentences]
+    return LexicalIndex.build(docs), [[frozenset(d)] for d in docs]
+
+
+def test_a_name_is_foreign_when_no_sentence_holds_all_its_words():
+    lexical, sets = _corpus(
+        "Le tour des caméras de la ville.",
+        "La France expérimente la VSA.",
+        "La Cour des comptes doute de son efficacité.",
+    )
+    foreign = foreign_name_terms("Qui a gagné le Tour de France ?", lexical, sets.__getitem__)
+    assert foreign == {"tour", "franc"}
+    assert not foreign_name_terms("Que dit la Cour des comptes ?", lexical, sets.__getitem__)
+    unknown = foreign_name_terms("Que pense Human Rights Watch ?", lexical, sets.__getitem__)
+    assert unknown == {"human", "right", "watch"}
