@@ -18,7 +18,14 @@ import re
 import sys
 from collections.abc import Iterable
 
-QUIET = {"httpx": logging.WARNING, "httpcore": logging.WARNING, "telegram": logging.INFO}
+QUIET = {
+    "httpx": logging.WARNING,
+    "httpcore": logging.WARNING,
+    "telegram": logging.INFO,
+    # faiss tells at INFO which CPU builds it could not load (AVX512, AVX2…): five lines of
+    # "ModuleNotFoundError" at every start, in the middle of the terminal chat.
+    "faiss": logging.WARNING,
+}
 # '123456:AA…' bot tokens, bare or inside a Bot API URL (/bot123456:AA…/getMe).
 TOKEN_RE = re.compile(r"(?<!\d)\d{5,}:[A-Za-z0-9_-]{20,}")
 HANDLER_NAME = "campaign-bot"

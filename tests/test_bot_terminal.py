@@ -64,6 +64,7 @@ def test_python_m_bot_without_token_chats_in_the_terminal(
     first = bot_engine.search(question, k=9).results[0]
     assert "│ " + first.quote.split()[0] in proc.stdout
     assert first.url in proc.stdout
+    assert "faiss" not in proc.stderr  # its loader's CPU probing is no news to a reader
 
 
 def test_python_m_bot_names_a_bad_setting(tmp_path) -> None:
