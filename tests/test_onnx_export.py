@@ -268,6 +268,24 @@ def test_onnx_engine_process_never_imports_torch(exported: tuple[Path, Path]) ->
     assert out.stdout.split() == ["384", "False"]
 
 
+def test_a_cache_folder_that_cannot_keep_the_graphs(
+    exported: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """The encoder's graphs are made again at each start when the cache folder cannot keep
+    them (here a file stands in its place): the same vectors, no failure."""
+    from index.models.onnx_encoder import OnnxEncoder
+    from index.models.resolve import ONNX_INT8_FILE
+
+    folder = exported[1].parent.parent
+    blocked = tmp_path / "cache"
+    blocked.write_text("not a folder")
+    enc = OnnxEncoder(folder, ONNX_INT8_FILE, blocked, threads=1)
+    kept = OnnxEncoder(folder, ONNX_INT8_FILE, tmp_path / "kept", threads=1)
+    assert enc.weights == kept.weights
+    assert np.array_equal(enc.encode_one(SENTENCES[0]), kept.encode_one(SENTENCES[0]))
+    assert blocked.read_text() == "not a folder"
+
+
 def test_int8_check_is_remembered_per_machine(exported: tuple[Path, Path], tmp_path: Path) -> None:
     """The int8-weight check passed once on this CPU is trusted at the next start (one model
     loaded, not two); a verdict from another machine is not."""

@@ -5,6 +5,7 @@ reproduce), and the per-machine verdict that it gives the very vectors of the ui
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
@@ -104,21 +105,28 @@ class Int8WeightFile:
 
     def reference(self) -> bytes | str:
         """The graph with the file's own (uint8) weights: what every machine can run."""
-        return self._derived(self._path(f"{GRAPH_TAG}.onnx"), int8_weights=False)
+        return self._derived(self._path(f"{GRAPH_TAG}-uint8w.onnx"), int8_weights=False)
 
     def _derived(self, cached: Path | None, int8_weights: bool) -> bytes | str:
-        if cached is None:
-            return session_model(self.model_path, int8_weights)
-        if cached.exists():
+        """The graph from ``cached`` when there, else made (and kept there when the cache
+        folder takes it: a read-only one only costs the conversion at each start)."""
+        if cached is not None and cached.exists():
             return str(cached)
         model = session_model(self.model_path, int8_weights)
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        kind = cached.name.rsplit("-", 1)[-1]
-        for old in cached.parent.glob(f"{self._stem()}-*-{kind}*"):
-            old.unlink(missing_ok=True)  # an earlier export's, and its verdict
+        if cached is None:
+            return model
+        kind = cached.name.rsplit("-", 1)[-1]  # int8w.onnx or uint8w.onnx
         tmp = cached.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_bytes(model)
-        os.replace(tmp, cached)
+        try:
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            for old in cached.parent.glob(f"{self._stem()}-*-{kind}*"):
+                old.unlink(missing_ok=True)  # an earlier export's or graph's, and its verdict
+            tmp.write_bytes(model)
+            os.replace(tmp, cached)
+        except OSError as exc:
+            log.info("cannot keep %s (%s): made again at the next start", cached.name, exc)
+            with contextlib.suppress(OSError):
+                tmp.unlink()
         return model
 
     def _stem(self) -> str:
