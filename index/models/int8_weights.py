@@ -123,6 +123,7 @@ class Int8WeightFile:
                 old.unlink(missing_ok=True)  # an earlier export's or graph's, and its verdict
             tmp.write_bytes(model)
             os.replace(tmp, cached)
+            return str(cached)  # onnxruntime reads the file: these bytes need not stay
         except OSError as exc:
             log.info("cannot keep %s (%s): made again at the next start", cached.name, exc)
             with contextlib.suppress(OSError):

@@ -44,9 +44,9 @@ def _keep_what_leads_to_outputs(graph: onnx.GraphProto, nodes: list) -> None:
             needed.update(n.input)
     del graph.node[:]
     graph.node.extend(reversed(live))
-    kept = [i for i in graph.initializer if i.name in needed]
-    del graph.initializer[:]
-    graph.initializer.extend(kept)
+    for k in reversed(range(len(graph.initializer))):  # one by one: no copy of the weights
+        if graph.initializer[k].name not in needed:
+            del graph.initializer[k]
 
 
 def fp32_attention(model: onnx.ModelProto) -> int:
