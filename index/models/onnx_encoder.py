@@ -177,8 +177,9 @@ class OnnxEncoder:
         return self._kept is not None
 
     def _run_one(self, session, text: str, options=None) -> np.ndarray:
-        """One text, one run: no padding, no batch-mates (see ``encode``); ``options``:
-        onnxruntime's RunOptions."""
+        """One text, one run: no padding, no batch-mates (see ``encode``; the graph has no
+        attention mask, ``onnx_graph.unmasked_attention``); ``options``: onnxruntime's
+        RunOptions."""
         enc = self.tokenizer.encode(text)
         ids = np.array([enc.ids], dtype=np.int64)
         mask = np.array([enc.attention_mask], dtype=np.int64)

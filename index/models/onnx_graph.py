@@ -16,6 +16,7 @@ DISABLED_OPTIMIZERS = ["SkipLayerNormFusion"]
 
 # In the file names and model ids of what this graph computes: its vectors are not the
 # exported file's (cosine 0.996 to 1.0), so an embedding cache or index made before is not used.
+# A new one with any change to the graph: the cached graphs (int8_weights.py) are then made again.
 GRAPH_TAG = "a32"
 
 
