@@ -488,7 +488,7 @@ def test_default_serving_path_e5_onnx_int8(
     assert embedder.spec.name == "e5" and embedder.backend == "onnx"
     assert embedder.onnx is not None  # the torch-free encoder, as the bot serves
     assert embedder.model_id.startswith("multilingual-e5-small@")
-    assert "+onnx-int8-fr-en-" in embedder.model_id  # int8 weights, the trimmed vocabulary
+    assert "+onnx-int8-a32-fr-en-" in embedder.model_id  # int8, float attention, fr + en
     for prompt in (embedder.query_prompt, embedder.passage_prompt):
         assert prompt  # e5's "query: " / "passage: "
         ours = embedder.encode_uncached(SENTENCES_FOR_ONNX, prompt)

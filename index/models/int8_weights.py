@@ -1,15 +1,19 @@
 """int8 weights for onnxruntime's faster uint8 x int8 kernels, used only where exact: the
-conversion, its cached copy beside the embedding cache, and the per-machine verdict that it
-gives the very vectors of the uint8-weight file (checked on PROBE_TEXTS)."""
+conversion, its cached copy beside the embedding cache (with the uint8 graph it must
+reproduce), and the per-machine verdict that it gives the very vectors of the uint8 graph
+(checked on PROBE_TEXTS)."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
 from pathlib import Path
 
 import numpy as np
+
+from index.models.onnx_graph import GRAPH_TAG, faster_graph
 
 log = logging.getLogger(__name__)
 
@@ -61,16 +65,18 @@ def _machine_fingerprint() -> str:
     return hashlib.sha256("\n".join([ort.__version__, *lines]).encode()).hexdigest()
 
 
-def int8_weight_model(path: Path) -> bytes:
-    """The uint8-weight model with its MatMulInteger weights as int8: w - 128 with zero point
-    z - 128 leaves every (w - z) as it was, so the integer products, and the vectors, are the
-    same; onnxruntime has faster uint8 x int8 kernels (about 1.5x on AVX-512 VNNI)."""
+def session_model(path: Path, int8_weights: bool) -> bytes:
+    """The model file as the encoder runs it (``onnx_graph.faster_graph``); with
+    ``int8_weights``, its MatMulInteger weights as int8: w - 128 with zero point z - 128 leaves
+    every (w - z) as it was, so the integer products, and the vectors, are the same;
+    onnxruntime has faster uint8 x int8 kernels (about 1.5x on AVX-512 VNNI)."""
     import onnx
     from onnx import numpy_helper
 
     model = onnx.load(str(path))
+    faster_graph(model)
     inits = {i.name: i for i in model.graph.initializer}
-    for node in model.graph.node:
+    for node in model.graph.node if int8_weights else ():
         if node.op_type != "MatMulInteger" or len(node.input) < 4:
             continue
         weight, zero = inits.get(node.input[1]), inits.get(node.input[3])
@@ -83,40 +89,59 @@ def int8_weight_model(path: Path) -> bytes:
 
 
 class Int8WeightFile:
-    """The int8-weight copy of one model file, kept in ``cache_dir`` when there is one (by the
-    file's size and date), with the verdict of the machine on which it was found exact."""
+    """The two graphs run for one model file (``session_model``): with int8 weights, and as
+    the file has them (the reference the int8 one must reproduce), each kept in ``cache_dir``
+    when there is one (by the file's size and date), with the verdict of the machine on which
+    the int8 one was found exact."""
 
     def __init__(self, model_path: Path, cache_dir: Path | None) -> None:
         self.model_path = model_path
         self.cache_dir = cache_dir
 
     def model(self) -> bytes | str:
-        """int8_weight_model's bytes, kept as a file in ``cache_dir`` when there is one (the
-        conversion takes 0.4 s for e5); the probe checks it like a fresh one."""
-        cached = self.path()
-        if cached is None:
-            return int8_weight_model(self.model_path)
-        if cached.exists():
+        """The int8-weight graph (the conversion takes 0.4 s for e5); the probe checks a
+        cached one like a fresh one."""
+        return self._derived(self.path(), int8_weights=True)
+
+    def reference(self) -> bytes | str:
+        """The graph with the file's own (uint8) weights: what every machine can run."""
+        return self._derived(self._path(f"{GRAPH_TAG}-uint8w.onnx"), int8_weights=False)
+
+    def _derived(self, cached: Path | None, int8_weights: bool) -> bytes | str:
+        """The graph from ``cached`` when there, else made (and kept there when the cache
+        folder takes it: a read-only one only costs the conversion at each start)."""
+        if cached is not None and cached.exists():
             return str(cached)
-        model = int8_weight_model(self.model_path)
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        for old in cached.parent.glob(f"{self._stem()}-*-int8w.onnx*"):
-            old.unlink(missing_ok=True)  # an earlier export's, and its verdict
+        model = session_model(self.model_path, int8_weights)
+        if cached is None:
+            return model
+        kind = cached.name.rsplit("-", 1)[-1]  # int8w.onnx or uint8w.onnx
         tmp = cached.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_bytes(model)
-        os.replace(tmp, cached)
+        try:
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            for old in cached.parent.glob(f"{self._stem()}-*-{kind}*"):
+                old.unlink(missing_ok=True)  # an earlier export's or graph's, and its verdict
+            tmp.write_bytes(model)
+            os.replace(tmp, cached)
+            return str(cached)  # onnxruntime reads the file: these bytes need not stay
+        except OSError as exc:
+            log.info("cannot keep %s (%s): made again at the next start", cached.name, exc)
+            with contextlib.suppress(OSError):
+                tmp.unlink()
         return model
 
     def _stem(self) -> str:
         return f"{self.model_path.parent.parent.name}-{self.model_path.stem}"
 
     def path(self) -> Path | None:
-        """Where the int8-weight copy of this very model file is cached (by size and date)."""
+        """Where the int8-weight graph of this very model file is cached (by size and date)."""
+        return self._path(f"{GRAPH_TAG}-int8w.onnx")
+
+    def _path(self, kind: str) -> Path | None:
         if self.cache_dir is None:
             return None
         st = self.model_path.stat()
-        name = f"{self._stem()}-{st.st_size}-{st.st_mtime_ns}-int8w.onnx"
-        return self.cache_dir / "onnx" / name
+        return self.cache_dir / "onnx" / f"{self._stem()}-{st.st_size}-{st.st_mtime_ns}-{kind}"
 
     def verified(self) -> str | None:
         """The cached int8-weight file when the probe passed with it on this very CPU and

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from index.models.int8_weights import PROBE_TEXTS, Int8WeightFile, cpu_has_vnni
+from index.models.onnx_graph import DISABLED_OPTIMIZERS
 
 log = logging.getLogger(__name__)
 
@@ -80,10 +81,10 @@ class OnnxEncoder:
         self._keep = 0
         verified = self.int8_file.verified() if threads == 1 else None
         if verified is not None:  # checked on this CPU before: the only model loaded
-            self.session = self._session(threads=1, model=verified)
+            self.session = self._session(1, verified)
             self.weights = "int8"
         else:
-            self.session = self._session(threads)
+            self.session = self._session(threads, self.int8_file.reference())
         self.inputs = {i.name for i in self.session.get_inputs()}
         # The tokenizer after the session: the peak of a session's loading (the model file
         # read whole, then its tensors made) does not add to the tokenizer's ~55 MB.
@@ -98,18 +99,20 @@ class OnnxEncoder:
         )
         self.dim = int(read("config.json").get("hidden_size") or 384)
 
-    def _session(self, threads: int = 0, model: bytes | str | None = None):
-        """An onnxruntime session; threads=0 is its default pool (fastest for one query on idle
-        cores); ``model``: serialised bytes or another file instead of the model's."""
+    def _session(self, threads: int, model: bytes | str):
+        """An onnxruntime session of ``model`` (serialised bytes or a file: one of
+        ``self.int8_file``'s graphs); threads=0 is its default pool (fastest for one query on
+        idle cores)."""
         import onnxruntime as ort
 
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.intra_op_num_threads = threads
         return ort.InferenceSession(
-            model if model is not None else str(self.model_path),
+            model,
             options,
             providers=["CPUExecutionProvider"],
+            disabled_optimizers=DISABLED_OPTIMIZERS,
         )
 
     @staticmethod
@@ -122,11 +125,11 @@ class OnnxEncoder:
 
     def _single_threaded(self):
         """A single-threaded session: int8 weights when this machine gives the very same
-        vectors with them as with the file (checked on PROBE_TEXTS against ``self.session``),
-        the file as it is otherwise."""
+        vectors with them as with the file's (checked on PROBE_TEXTS against ``self.session``),
+        the file's otherwise (both on the graph of index/models/onnx_graph.py)."""
         if self.int8_weights and cpu_has_vnni():
             try:
-                fast = self._session(threads=1, model=self.int8_file.model())
+                fast = self._session(1, self.int8_file.model())
                 if all(
                     np.array_equal(self._run_one(fast, t), self._run_one(self.session, t))
                     for t in PROBE_TEXTS
@@ -138,7 +141,7 @@ class OnnxEncoder:
             except Exception as exc:  # an optimisation, never a failure
                 log.info("int8 weights unavailable (%s): the model as it is", exc)
         self.weights = "uint8"
-        return self.session if self.threads == 1 else self._session(threads=1)
+        return self.session if self.threads == 1 else self._session(1, self.int8_file.reference())
 
     def build_session(self):
         """The session parallel runs share: the serving one when single-threaded, else one
@@ -174,8 +177,9 @@ class OnnxEncoder:
         return self._kept is not None
 
     def _run_one(self, session, text: str, options=None) -> np.ndarray:
-        """One text, one run: no padding, no batch-mates (see ``encode``); ``options``:
-        onnxruntime's RunOptions."""
+        """One text, one run: no padding, no batch-mates (see ``encode``; the graph has no
+        attention mask, ``onnx_graph.unmasked_attention``); ``options``: onnxruntime's
+        RunOptions."""
         enc = self.tokenizer.encode(text)
         ids = np.array([enc.ids], dtype=np.int64)
         mask = np.array([enc.attention_mask], dtype=np.int64)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from index.config import IndexSettings
 from index.models.onnx_encoder import OnnxEncoder
+from index.models.onnx_graph import GRAPH_TAG
 
 E5_DIR = Path("data/models/multilingual-e5-small")
 # A copy of the packaged MiniLM that `model export-onnx --model minilm` can write into.
@@ -103,15 +104,19 @@ def onnx_files(settings: IndexSettings, folder: Path, onnx_file: str) -> tuple[s
 def model_id_for(settings: IndexSettings, spec: ModelSpec | None = None) -> str:
     """The id an index built now would record, without loading the model. int8 vectors differ
     slightly from fp32 ones, so the backend is part of it: a backend change rebuilds. So is a
-    trimmed vocabulary: same vectors for French and English, not for other scripts."""
+    trimmed vocabulary: same vectors for French and English, not for other scripts; and the
+    torch-free encoder's graph (index/models/onnx_graph.py), not quite the file's."""
     spec = spec or resolve_model(settings.embedding_model)
     backend, onnx_file = choose_backend(settings, spec)
     if backend != "onnx":
         return spec.model_id
     folder = Path(spec.path)
     torch_free = onnx_file and OnnxEncoder.supports(folder)  # the encoder that may trim
-    if torch_free and onnx_files(settings, folder, onnx_file)[1] != "tokenizer.json":
+    if not torch_free:
+        return spec.model_id + "+onnx-int8"
+    graph = f"{spec.model_id}+onnx-int8-{GRAPH_TAG}"
+    if onnx_files(settings, folder, onnx_file)[1] != "tokenizer.json":
         from index.models.vocab import vocabulary_id
 
-        return f"{spec.model_id}+onnx-int8-{vocabulary_id()}"
-    return spec.model_id + "+onnx-int8"
+        return f"{graph}-{vocabulary_id()}"
+    return graph
