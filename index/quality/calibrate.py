@@ -35,6 +35,14 @@ from index.retrieval.relevance import (
 SYNTHETIC_PER_QUESTION = 2  # made-up off-topic questions per answerable one (training only)
 BLUFF_COST = 3.0  # an unanswerable question answered is worse than an answerable one refused
 REGULARISATION = 1.0  # scikit-learn's C: the data are ~100 questions, keep the model simple
+# The columns of the first fitted model (before the hand rules' own scores were features).
+LEGACY_FEATURES = FEATURES[: FEATURES.index("note") + 1]
+LEGACY_DECISION = (
+    "best_score", "missing_rare", "specific_cov", "specific_best", "unknown", "unknown_french",
+    "unknown_names", "cov_context", "cov_sentence", "cov_article", "top_terms_found",
+    "z_sentence", "z_passage", "matched_terms", "translated", "max_z_sentence",
+    "max_cov_sentence", "max_cov_context", "max_z_passage",
+)  # fmt: skip
 
 
 @dataclass
@@ -65,29 +73,90 @@ def collect(engine: Engine, questions: list[dict], ood: list[dict]) -> Labelled:
     )
 
 
-def _linear(x: np.ndarray, y: np.ndarray, balanced: bool) -> Linear:
-    from sklearn.linear_model import LogisticRegression
+@dataclass(frozen=True)
+class Recipe:
+    """What is fitted: the columns each score reads, how the ranking learns (``pointwise``:
+    each pair answers or not; ``pairwise``: a gold passage above each other candidate of its
+    question) and each fit's regularisation (scikit-learn's C: smaller, simpler)."""
 
+    rank_features: tuple[str, ...] = LEGACY_FEATURES
+    decision_features: tuple[str, ...] = LEGACY_DECISION
+    ranking: str = "pointwise"
+    rank_c: float = REGULARISATION
+    decide_c: float = REGULARISATION
+
+
+def _standardise(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     mean = x.mean(axis=0)
     scale = x.std(axis=0)
     scale[scale == 0] = 1.0
-    clf = LogisticRegression(
-        C=REGULARISATION, class_weight="balanced" if balanced else None, max_iter=5000
-    )
-    clf.fit((x - mean) / scale, y)
-    return Linear(mean, scale, clf.coef_[0].astype(np.float64), float(clf.intercept_[0]))
+    return mean, scale
 
 
-def fit(data: Labelled, questions: np.ndarray, family: str, trained_on: str) -> RelevanceModel:
+def _columns(names: tuple[str, ...], known: tuple[str, ...]) -> np.ndarray:
+    return np.array([known.index(n) for n in names], dtype=np.int64)
+
+
+def _linear(
+    x: np.ndarray, y: np.ndarray, names: tuple[str, ...], known: tuple[str, ...], c: float,
+    balanced: bool,
+) -> Linear:  # fmt: skip
+    from sklearn.linear_model import LogisticRegression
+
+    cols = _columns(names, known)
+    mean, scale = _standardise(x[:, cols])
+    clf = LogisticRegression(C=c, class_weight="balanced" if balanced else None, max_iter=5000)
+    clf.fit((x[:, cols] - mean) / scale, y)
+    coef = clf.coef_[0].astype(np.float64)
+    return Linear(mean, scale, coef, float(clf.intercept_[0]), names, cols)
+
+
+def _pairwise(data: Labelled, mask: np.ndarray, recipe: Recipe) -> Linear:
+    """A ranking learnt from differences: each gold passage against each other candidate of
+    its question, every question weighing the same (no intercept: only the order counts)."""
+    from sklearn.linear_model import LogisticRegression
+
+    cols = _columns(recipe.rank_features, FEATURES)
+    mean, scale = _standardise(data.rows[mask][:, cols])
+    z = (data.rows[:, cols] - mean) / scale
+    diffs, weights = [], []
+    for q in np.unique(data.groups[mask]):
+        rows = np.nonzero(data.groups == q)[0]
+        pos = rows[data.labels[rows] == 1]
+        neg = rows[data.labels[rows] == 0]
+        if not len(pos) or not len(neg):
+            continue
+        d = (z[pos][:, None, :] - z[neg][None, :, :]).reshape(-1, len(cols))
+        diffs += [d, -d]
+        weights += [np.full(2 * len(d), 1.0 / len(d))]
+    x = np.concatenate(diffs)
+    y = np.concatenate([np.r_[np.ones(len(d)), np.zeros(len(d))] for d in diffs[::2]])
+    clf = LogisticRegression(C=recipe.rank_c, fit_intercept=False, max_iter=5000)
+    clf.fit(x, y, sample_weight=np.concatenate(weights))
+    return Linear(mean, scale, clf.coef_[0].astype(np.float64), 0.0, recipe.rank_features, cols)
+
+
+def fit(
+    data: Labelled, questions: np.ndarray, family: str, trained_on: str, recipe: Recipe = Recipe()
+) -> RelevanceModel:
     """A model from the rows of ``questions`` (indices into the labelled questions): the pair
     ranking first, then the question-level decision over the ranking's scores."""
     mask = np.isin(data.groups, questions)
-    rank = _linear(data.rows[mask], data.labels[mask], balanced=False)
+    if recipe.ranking == "pairwise":
+        rank = _pairwise(data, mask, recipe)
+    else:
+        rank = _linear(
+            data.rows[mask], data.labels[mask], recipe.rank_features, FEATURES, recipe.rank_c,
+            balanced=False,
+        )  # fmt: skip
     scores = rank(data.rows)
     decisions = np.array(
         [decision_row(scores[data.groups == q], data.rows[data.groups == q]) for q in questions]
     )
-    decide = _linear(decisions, data.answerable[questions].astype(np.int64), balanced=True)
+    decide = _linear(
+        decisions, data.answerable[questions].astype(np.int64), recipe.decision_features,
+        DECISION_FEATURES, recipe.decide_c, balanced=True,
+    )  # fmt: skip
     # The threshold is set on real questions only: made-up ones teach the weights what an
     # off-topic question looks like, but their number is arbitrary.
     real = questions < data.real
@@ -182,6 +251,7 @@ def calibrate(
     folds: int = 5,
     seed: int = 0,
     synthetic_per_question: int = SYNTHETIC_PER_QUESTION,
+    recipe: Recipe = Recipe(),
 ) -> Calibration:
     from sklearn.model_selection import StratifiedGroupKFold
 
@@ -194,7 +264,7 @@ def calibrate(
     real = len(questions) + len(ood)
     source = np.array([i for i, _ in made], dtype=np.int64)
     everyone = np.arange(len(data.answerable))
-    model = fit(data, everyone, engine.family, trained_on)
+    model = fit(data, everyone, engine.family, trained_on, recipe)
     saved = engine.relevance
     try:
         engine.relevance = None
@@ -209,7 +279,7 @@ def calibrate(
         reals = np.arange(real)
         for train, test in splitter.split(reals, data.answerable[:real], reals):
             with_made = np.concatenate([train, real + np.nonzero(np.isin(source, train))[0]])
-            engine.relevance = fit(data, with_made, engine.family, trained_on)
+            engine.relevance = fit(data, with_made, engine.family, trained_on, recipe)
             tq = [questions[i] for i in test if i < len(questions)]
             to = [ood[i - len(questions)] for i in test if i >= len(questions)]
             reports.append(evaluate(engine, tq, to))
@@ -249,11 +319,8 @@ def summary(cal: Calibration) -> str:
             f"{r.refused_answerable}/{r.n} | {r.ood_refused}/{r.ood} |"
         )
     lines.append(f"threshold {cal.model.threshold:.3f}; trained on {cal.model.trained_on}")
-    for name, names, linear in (
-        ("ranking", FEATURES, cal.model.rank),
-        ("decision", DECISION_FEATURES, cal.model.decide),
-    ):
-        weights = sorted(zip(names, linear.coef, strict=True), key=lambda fw: -abs(fw[1]))
+    for name, linear in (("ranking", cal.model.rank), ("decision", cal.model.decide)):
+        weights = sorted(zip(linear.names, linear.coef, strict=True), key=lambda fw: -abs(fw[1]))
         lines.append(f"{name} weights: " + ", ".join(f"{f} {w:+.2f}" for f, w in weights))
     return "\n".join(lines)
 

@@ -324,7 +324,7 @@ class Engine:
         if judge:
             scored = Scored(
                 cand, bm, cos_passage, cos, best_sentence, sample_passage, sample_cos,
-                sample_sentence, sentence_cov, self.params.cosine_spread,
+                sample_sentence, sentence_cov, self.params.cosine_spread, fused,
             )  # fmt: skip
             pool.rows = relevance_rows(snap, aq, scored, order[:judged])
             if self.relevance is not None:

@@ -34,6 +34,7 @@ class Scored:
     sample_sentence: np.ndarray
     sentence_cov: dict[int, float]  # candidate index → its best sentence's coverage
     spread: float  # the model's cosine spread: the z-scores' unit (see FusionParams)
+    fused: np.ndarray  # per candidate, the hand rules' score (proximity included)
 
 
 def _zs(values: np.ndarray, sample: np.ndarray, spread: float) -> np.ndarray:
@@ -55,8 +56,10 @@ def relevance_rows(snap: Snapshot, aq: AnalyzedQuery, sc: Scored, top: np.ndarra
     lex_rank[np.argsort(-sc.bm[sc.cand], kind="stable")] = np.arange(len(sc.cand))
     top_z = float(z_mixed.max())
     bm_max = float(sc.bm.max()) if len(sc.bm) else 0.0
+    fused_max = float(sc.fused.max()) if len(sc.fused) else 0.0
+    rule = question_evidence(snap, aq, [int(sc.cand[i]) for i in top[:3]])
     rows = []
-    for i in top:
+    for rank, i in enumerate(top):
         pid = int(sc.cand[i])
         p = snap.passages[pid]
         c = Candidate(
@@ -73,8 +76,10 @@ def relevance_rows(snap: Snapshot, aq: AnalyzedQuery, sc: Scored, top: np.ndarra
             vector_rank=int(vec_rank[i]),
             lexical_rank=int(lex_rank[i]),
             note=p.note,
+            fused_share=float(sc.fused[i]) / fused_max if fused_max > 0 else 0.0,
+            fused_rank=rank,
         )
-        rows.append(features(stats, c, bm_max))
+        rows.append(features(stats, c, bm_max, (rule.coverage, rule.unknown)))
     return np.array(rows, dtype=np.float64).reshape(len(rows), len(FEATURES))
 
 
