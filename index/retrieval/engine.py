@@ -326,7 +326,7 @@ class Engine:
                 cand, bm, cos_passage, cos, best_sentence, sample_passage, sample_cos,
                 sample_sentence, sentence_cov, self.params.cosine_spread, fused,
             )  # fmt: skip
-            pool.rows = relevance_rows(snap, aq, scored, order[:judged])
+            pool.rows = relevance_rows(snap, aq, scored, order[:judged], self.params)
             if self.relevance is not None:
                 pool.probabilities, pool.answered = self.relevance.judge(pool.rows)
             lap("judge")

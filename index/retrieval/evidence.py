@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from index.retrieval.fuse import Evidence
+from index.retrieval.fuse import Evidence, FusionParams, Signals, abstain
 from index.retrieval.lexical import LexicalIndex
 from index.retrieval.names import foreign_name_terms
 from index.retrieval.question import AnalyzedQuery, holds_answer
@@ -41,8 +41,11 @@ def _zs(values: np.ndarray, sample: np.ndarray, spread: float) -> np.ndarray:
     return (values - (float(sample.mean()) if len(sample) else 0.0)) / spread
 
 
-def relevance_rows(snap: Snapshot, aq: AnalyzedQuery, sc: Scored, top: np.ndarray) -> np.ndarray:
-    """The relevance model's feature rows of the candidates ``top`` (indices into ``sc.cand``)."""
+def relevance_rows(
+    snap: Snapshot, aq: AnalyzedQuery, sc: Scored, top: np.ndarray, params: FusionParams
+) -> np.ndarray:
+    """The relevance model's feature rows of the candidates ``top`` (indices into ``sc.cand``),
+    the hand rules' own verdicts among them (the model learns corrections to the rules)."""
     stats = question_stats(
         aq.original, aq.core_terms, snap.lexical.idf, snap.lexical.max_idf, aq.answer,
         aq.lang != "fr",
@@ -57,7 +60,10 @@ def relevance_rows(snap: Snapshot, aq: AnalyzedQuery, sc: Scored, top: np.ndarra
     top_z = float(z_mixed.max())
     bm_max = float(sc.bm.max()) if len(sc.bm) else 0.0
     fused_max = float(sc.fused.max()) if len(sc.fused) else 0.0
-    rule = question_evidence(snap, aq, [int(sc.cand[i]) for i in top[:3]])
+    evidence = question_evidence(snap, aq, [int(sc.cand[i]) for i in top[:3]])
+    best_z = zscore(float(sc.best_sentence.max()), sc.sample_sentence, sc.spread)
+    refused = abstain(Signals(top_z=top_z, sentence_z=best_z), evidence, params)
+    rule = (evidence.coverage, evidence.unknown, float(not refused))
     rows = []
     for rank, i in enumerate(top):
         pid = int(sc.cand[i])
@@ -79,7 +85,7 @@ def relevance_rows(snap: Snapshot, aq: AnalyzedQuery, sc: Scored, top: np.ndarra
             fused_share=float(sc.fused[i]) / fused_max if fused_max > 0 else 0.0,
             fused_rank=rank,
         )
-        rows.append(features(stats, c, bm_max, (rule.coverage, rule.unknown)))
+        rows.append(features(stats, c, bm_max, rule))
     return np.array(rows, dtype=np.float64).reshape(len(rows), len(FEATURES))
 
 

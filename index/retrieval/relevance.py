@@ -67,6 +67,7 @@ FEATURES: tuple[str, ...] = (
     "fused_rank",  # 1 / (1 + rank in the hand rules' order)
     "rule_coverage",  # the refusal rule's coverage: the best of the top 3 passages (question)
     "rule_unknown",  # the refusal rule's unknown share, unwritten names included (question)
+    "rule_answers",  # the refusal rule (fuse.abstain) answers the question
 )
 
 
@@ -171,9 +172,13 @@ class Candidate:
 
 
 def features(
-    stats: QuestionStats, c: Candidate, bm25_max: float, rule: tuple[float, float] = (0.0, 1.0)
+    stats: QuestionStats,
+    c: Candidate,
+    bm25_max: float,
+    rule: tuple[float, float, float] = (0.0, 1.0, 0.0),
 ) -> list[float]:
-    """One pair's row; ``rule`` is the refusal rule's (coverage, unknown share) of the question."""
+    """One pair's row; ``rule``: the refusal rule's coverage, unknown share and verdict (1:
+    answered) of the question."""
     context = c.passage_terms | c.title_terms | c.heading_terms
     matched = sum(1 for t in stats.weights if t in context)
     heavy = stats.heaviest_known()
@@ -305,12 +310,16 @@ class RelevanceModel:
     report: dict = field(default_factory=dict, compare=False)
 
     def judge(self, rows: np.ndarray) -> tuple[np.ndarray, bool]:
-        """Each candidate's probability of answering, and whether the question is answered."""
+        """Each candidate's share of the question's belief (a softmax of the ranking scores:
+        the odds between two candidates are what the ranking knows, not how sure it is of
+        either), and whether the question is answered. Shares, not saturated probabilities:
+        the date step reads scores within 1 % of each other as ties (0.999 and 0.990 are)."""
         if not len(rows):
             return np.zeros(0), False
         scores = self.rank(rows)
         verdict = float(self.decide(decision_row(scores, rows)[None, :])[0])
-        return 1.0 / (1.0 + np.exp(-scores)), verdict >= self.threshold
+        odds = np.exp(scores - scores.max())
+        return odds / odds.sum(), verdict >= self.threshold
 
     def to_json(self) -> dict:
         return {
