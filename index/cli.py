@@ -179,7 +179,7 @@ DEFAULT_EVAL = Path("../shared/eval")
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
     from index.lifecycle import open_engine
-    from index.quality.calibrate import calibrate, summary
+    from index.quality.calibrate import DEFAULT_RECIPE, RECIPES, calibrate, summary
     from index.retrieval.relevance import model_path
 
     files = [Path(f) for f in args.files] or [
@@ -190,8 +190,12 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         DEFAULT_EVAL / "dev_ood.jsonl",
         DEFAULT_EVAL / "dev_more_ood.jsonl",
     ]
+    recipe = args.recipe or DEFAULT_RECIPE
+    if recipe not in RECIPES:
+        print(f"unknown recipe {recipe!r}: one of {', '.join(RECIPES)}", file=sys.stderr)
+        return 2
     engine = open_engine(_settings(args))
-    cal = calibrate(engine, files, ood, folds=args.folds)
+    cal = calibrate(engine, files, ood, folds=args.folds, seed=args.seed, recipe=RECIPES[recipe])
     print(summary(cal))
     out = Path(args.out) if args.out else model_path(engine.family)
     if args.dry_run:
@@ -325,6 +329,8 @@ def _engine_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("files", nargs="*", help=f"JSONL with gold (default: {DEFAULT_EVAL}/dev*.jsonl)")
     p.add_argument("--ood", nargs="+", help="unanswerable questions (default: the *_ood files)")
     p.add_argument("--folds", type=int, default=5)
+    p.add_argument("--seed", type=int, default=0, help="how the folds are drawn")
+    p.add_argument("--recipe", help="what is fitted (default: residual; README → Calibration)")
     p.add_argument("--out", help="where to write the model (default: the family's file)")
     p.add_argument("--dry-run", action="store_true", help="report only, write nothing")
     p.add_argument("--force", action="store_true", help="write even if the rules do better")

@@ -324,9 +324,9 @@ class Engine:
         if judge:
             scored = Scored(
                 cand, bm, cos_passage, cos, best_sentence, sample_passage, sample_cos,
-                sample_sentence, sentence_cov, self.params.cosine_spread,
+                sample_sentence, sentence_cov, self.params.cosine_spread, fused,
             )  # fmt: skip
-            pool.rows = relevance_rows(snap, aq, scored, order[:judged])
+            pool.rows = relevance_rows(snap, aq, scored, order[:judged], self.params)
             if self.relevance is not None:
                 pool.probabilities, pool.answered = self.relevance.judge(pool.rows)
             lap("judge")

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from index.retrieval.fuse import Evidence
+from index.retrieval.fuse import Evidence, FusionParams, Signals, abstain
 from index.retrieval.lexical import LexicalIndex
 from index.retrieval.names import foreign_name_terms
 from index.retrieval.question import AnalyzedQuery, holds_answer
@@ -34,14 +34,18 @@ class Scored:
     sample_sentence: np.ndarray
     sentence_cov: dict[int, float]  # candidate index → its best sentence's coverage
     spread: float  # the model's cosine spread: the z-scores' unit (see FusionParams)
+    fused: np.ndarray  # per candidate, the hand rules' score (proximity included)
 
 
 def _zs(values: np.ndarray, sample: np.ndarray, spread: float) -> np.ndarray:
     return (values - (float(sample.mean()) if len(sample) else 0.0)) / spread
 
 
-def relevance_rows(snap: Snapshot, aq: AnalyzedQuery, sc: Scored, top: np.ndarray) -> np.ndarray:
-    """The relevance model's feature rows of the candidates ``top`` (indices into ``sc.cand``)."""
+def relevance_rows(
+    snap: Snapshot, aq: AnalyzedQuery, sc: Scored, top: np.ndarray, params: FusionParams
+) -> np.ndarray:
+    """The relevance model's feature rows of the candidates ``top`` (indices into ``sc.cand``),
+    the hand rules' own verdicts among them (the model learns corrections to the rules)."""
     stats = question_stats(
         aq.original, aq.core_terms, snap.lexical.idf, snap.lexical.max_idf, aq.answer,
         aq.lang != "fr",
@@ -55,8 +59,13 @@ def relevance_rows(snap: Snapshot, aq: AnalyzedQuery, sc: Scored, top: np.ndarra
     lex_rank[np.argsort(-sc.bm[sc.cand], kind="stable")] = np.arange(len(sc.cand))
     top_z = float(z_mixed.max())
     bm_max = float(sc.bm.max()) if len(sc.bm) else 0.0
+    fused_max = float(sc.fused.max()) if len(sc.fused) else 0.0
+    evidence = question_evidence(snap, aq, [int(sc.cand[i]) for i in top[:3]])
+    best_z = zscore(float(sc.best_sentence.max()), sc.sample_sentence, sc.spread)
+    refused = abstain(Signals(top_z=top_z, sentence_z=best_z), evidence, params)
+    rule = (evidence.coverage, evidence.unknown, float(not refused))
     rows = []
-    for i in top:
+    for rank, i in enumerate(top):
         pid = int(sc.cand[i])
         p = snap.passages[pid]
         c = Candidate(
@@ -73,8 +82,10 @@ def relevance_rows(snap: Snapshot, aq: AnalyzedQuery, sc: Scored, top: np.ndarra
             vector_rank=int(vec_rank[i]),
             lexical_rank=int(lex_rank[i]),
             note=p.note,
+            fused_share=float(sc.fused[i]) / fused_max if fused_max > 0 else 0.0,
+            fused_rank=rank,
         )
-        rows.append(features(stats, c, bm_max))
+        rows.append(features(stats, c, bm_max, rule))
     return np.array(rows, dtype=np.float64).reshape(len(rows), len(FEATURES))
 
 

@@ -32,7 +32,7 @@ from index.language import terms
 from index.retrieval.question import holds_answer
 
 MODEL_DIR = Path(__file__).with_name("relevance")
-FORMAT = 1
+FORMAT = 2  # 2: each score names the columns it reads
 
 FEATURES: tuple[str, ...] = (
     "cov_passage",  # share of the question's weight in the passage's own words
@@ -63,6 +63,11 @@ FEATURES: tuple[str, ...] = (
     "translated_z_sentence",  # meaning crosses languages when words do not
     "translated_cov",
     "note",  # a footnote
+    "fused_share",  # the hand rules' fused score (proximity included) / the question's best
+    "fused_rank",  # 1 / (1 + rank in the hand rules' order)
+    "rule_coverage",  # the refusal rule's coverage: the best of the top 3 passages (question)
+    "rule_unknown",  # the refusal rule's unknown share, unwritten names included (question)
+    "rule_answers",  # the refusal rule (fuse.abstain) answers the question
 )
 
 
@@ -162,9 +167,18 @@ class Candidate:
     vector_rank: int
     lexical_rank: int
     note: bool
+    fused_share: float = 0.0  # the hand rules' score against the question's best
+    fused_rank: int = 0
 
 
-def features(stats: QuestionStats, c: Candidate, bm25_max: float) -> list[float]:
+def features(
+    stats: QuestionStats,
+    c: Candidate,
+    bm25_max: float,
+    rule: tuple[float, float, float] = (0.0, 1.0, 0.0),
+) -> list[float]:
+    """One pair's row; ``rule``: the refusal rule's coverage, unknown share and verdict (1:
+    answered) of the question."""
     context = c.passage_terms | c.title_terms | c.heading_terms
     matched = sum(1 for t in stats.weights if t in context)
     heavy = stats.heaviest_known()
@@ -209,37 +223,21 @@ def features(stats: QuestionStats, c: Candidate, bm25_max: float) -> list[float]
         translated * z_sent,
         translated * cov_ctx,
         float(c.note),
+        c.fused_share,
+        1.0 / (1 + c.fused_rank),
+        *rule,
     ]
 
 
 # The question-level decision reads the best candidate's ranking score and evidence, and the
 # best sentence anywhere among the candidates: is anything here about this question at all?
-DECISION_FROM_BEST: tuple[str, ...] = (
-    "missing_rare",
-    "specific_cov",
-    "specific_best",
-    "unknown",
-    "unknown_french",
-    "unknown_names",
-    "cov_context",
-    "cov_sentence",
-    "cov_article",
-    "top_terms_found",
-    "z_sentence",
-    "z_passage",
-    "matched_terms",
-    "translated",
-)
+_MAXED_NAMES = ("z_sentence", "cov_sentence", "cov_context", "z_passage")
 DECISION_FEATURES: tuple[str, ...] = (
-    "best_score",
-    *DECISION_FROM_BEST,
-    "max_z_sentence",
-    "max_cov_sentence",
-    "max_cov_context",
-    "max_z_passage",
+    "best_score",  # the ranking's score of its best candidate
+    *FEATURES,  # that candidate's row
+    *(f"max_{f}" for f in _MAXED_NAMES),  # the best value among all the candidates
 )
-_BEST_COLUMNS = [FEATURES.index(f) for f in DECISION_FROM_BEST]
-_MAXED = [FEATURES.index(f) for f in ("z_sentence", "cov_sentence", "cov_context", "z_passage")]
+_MAXED = [FEATURES.index(f) for f in _MAXED_NAMES]
 
 
 def decision_row(scores: np.ndarray, rows: np.ndarray) -> np.ndarray:
@@ -250,7 +248,7 @@ def decision_row(scores: np.ndarray, rows: np.ndarray) -> np.ndarray:
     return np.concatenate(
         [
             [scores[best]],
-            rows[best, _BEST_COLUMNS],
+            rows[best],
             rows[:, _MAXED].max(axis=0),
         ]
     )
@@ -258,20 +256,24 @@ def decision_row(scores: np.ndarray, rows: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Linear:
-    """A standardised logistic regression's decision function: coef · (x − mean) / scale + b."""
+    """A standardised linear score over some named columns of a row:
+    coef · (x[columns] − mean) / scale + b (a logistic regression's decision function)."""
 
     mean: np.ndarray
     scale: np.ndarray
     coef: np.ndarray
     intercept: float
+    names: tuple[str, ...]  # the columns read, by name
+    columns: np.ndarray  # ... and their positions in the rows
 
     def __call__(self, rows: np.ndarray) -> np.ndarray:
         if not len(rows):
             return np.zeros(0, dtype=np.float64)
-        return ((rows - self.mean) / self.scale) @ self.coef + self.intercept
+        return ((rows[:, self.columns] - self.mean) / self.scale) @ self.coef + self.intercept
 
     def to_json(self) -> dict:
         return {
+            "features": list(self.names),
             "mean": self.mean.tolist(),
             "scale": self.scale.tolist(),
             "coef": self.coef.tolist(),
@@ -279,12 +281,18 @@ class Linear:
         }
 
     @classmethod
-    def from_json(cls, data: dict) -> Linear:
+    def from_json(cls, data: dict, known: Sequence[str]) -> Linear | None:
+        """The score, or None when it reads a column this version does not compute."""
+        names = tuple(data.get("features", ()))
+        if not names or any(n not in known for n in names):
+            return None
         return cls(
             np.array(data["mean"], dtype=np.float64),
             np.array(data["scale"], dtype=np.float64),
             np.array(data["coef"], dtype=np.float64),
             float(data["intercept"]),
+            names,
+            np.array([list(known).index(n) for n in names], dtype=np.int64),
         )
 
 
@@ -302,19 +310,21 @@ class RelevanceModel:
     report: dict = field(default_factory=dict, compare=False)
 
     def judge(self, rows: np.ndarray) -> tuple[np.ndarray, bool]:
-        """Each candidate's probability of answering, and whether the question is answered."""
+        """Each candidate's share of the question's belief (a softmax of the ranking scores:
+        the odds between two candidates are what the ranking knows, not how sure it is of
+        either), and whether the question is answered. Shares, not saturated probabilities:
+        the date step reads scores within 1 % of each other as ties (0.999 and 0.990 are)."""
         if not len(rows):
             return np.zeros(0), False
         scores = self.rank(rows)
         verdict = float(self.decide(decision_row(scores, rows)[None, :])[0])
-        return 1.0 / (1.0 + np.exp(-scores)), verdict >= self.threshold
+        odds = np.exp(scores - scores.max())
+        return odds / odds.sum(), verdict >= self.threshold
 
     def to_json(self) -> dict:
         return {
             "format": FORMAT,
             "family": self.family,
-            "features": list(FEATURES),
-            "decision_features": list(DECISION_FEATURES),
             "rank": self.rank.to_json(),
             "decide": self.decide.to_json(),
             "threshold": self.threshold,
@@ -335,15 +345,15 @@ class RelevanceModel:
             data = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return None
-        if (
-            data.get("format") != FORMAT
-            or tuple(data.get("features", ())) != FEATURES
-            or tuple(data.get("decision_features", ())) != DECISION_FEATURES
-        ):
+        if data.get("format") != FORMAT:
+            return None
+        rank = Linear.from_json(data.get("rank", {}), FEATURES)
+        decide = Linear.from_json(data.get("decide", {}), DECISION_FEATURES)
+        if rank is None or decide is None:
             return None
         return cls(
-            rank=Linear.from_json(data["rank"]),
-            decide=Linear.from_json(data["decide"]),
+            rank=rank,
+            decide=decide,
             threshold=float(data["threshold"]),
             family=data.get("family", ""),
             trained_on=data.get("trained_on", ""),
