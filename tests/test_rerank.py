@@ -7,6 +7,7 @@ import numpy as np
 
 from index import open_engine
 from index.models.resolve import minilm_path
+from index.retrieval.dates import TIE_SHARE
 from index.retrieval.rerank import CrossEncoderReranker
 
 QUESTION = "Quelles villes utilisent la vidéosurveillance algorithmique ?"
@@ -55,4 +56,9 @@ def test_cross_encoder_from_a_local_folder(index_settings, embedder):
     texts = [reranked.passage_text(r.passage_id) for r in answer.results]
     scores = reranked.reranker.score(QUESTION, texts)
     assert np.all(np.isfinite(scores))
-    assert list(scores) == sorted(scores, reverse=True)
+    # The reranker's order, but for near ties (its untrained head scores everything ~0.5),
+    # where the newer of two equally relevant passages goes first (index/retrieval/dates.py).
+    assert all(
+        a >= b - TIE_SHARE * max(abs(a), abs(b))
+        for a, b in zip(scores.tolist(), scores.tolist()[1:], strict=False)
+    )
