@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from settings_env import settings_env
 
 from index import open_engine
 from index.build.pipeline import build_index
@@ -170,14 +171,7 @@ def test_corrupt_index_is_refused_and_previous_keeps_serving(tmp_path, embedder,
 
 
 def test_ask_json_cli_reads_stdin_lines(index_settings, engine):
-    env = {
-        **os.environ,
-        "CONTENT_DIR": str(index_settings.content_dir),
-        "INDEX_DIR": str(index_settings.index_dir),
-        "CACHE_DIR": str(index_settings.cache_dir),
-        "EMBEDDING_MODEL": "minilm",
-        "EMBEDDING_BACKEND": index_settings.embedding_backend,
-    }
+    env = settings_env(index_settings)
     questions = [
         "Qui fabrique les logiciels de VSA en France ?",
         "",

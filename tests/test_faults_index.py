@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from bot_fixtures import run_terminal_bot
+from settings_env import settings_env
 from test_incremental import _article
 
 from index import open_engine
@@ -369,14 +370,7 @@ def test_ask_cli_survives_invalid_utf8(index_settings, engine) -> None:
     import sys
 
     REPO = Path(__file__).resolve().parents[1]
-    env = {
-        **os.environ,
-        "CONTENT_DIR": str(index_settings.content_dir),
-        "INDEX_DIR": str(index_settings.index_dir),
-        "CACHE_DIR": str(index_settings.cache_dir),
-        "EMBEDDING_MODEL": "minilm",
-        "EMBEDDING_BACKEND": index_settings.embedding_backend,
-    }
+    env = settings_env(index_settings)
     ask = [sys.executable, "-m", "index", "ask", "--json", "--k", "2"]
     one = subprocess.run([*ask, b"cam\xc3\xa9ras \x9b \xff\xfe Nice"], env=env, cwd=REPO,
                          capture_output=True, timeout=300)  # fmt: skip
@@ -453,14 +447,7 @@ def test_build_killed_at_each_phase_keeps_the_index_and_recovers(
                              embedding_backend=index_settings.embedding_backend)  # fmt: skip
     shutil.copytree(index_settings.cache_dir, settings.cache_dir)  # vectors of the seeds
     first = build_index(settings, embedder, progress=False)
-    env = {
-        **os.environ,
-        "CONTENT_DIR": str(content),
-        "INDEX_DIR": str(settings.index_dir),
-        "CACHE_DIR": str(settings.cache_dir),
-        "EMBEDDING_MODEL": "minilm",
-        "EMBEDDING_BACKEND": settings.embedding_backend,
-    }
+    env = settings_env(settings, CONTENT_DIR=str(content))
     for n, (phase, marker) in enumerate(KILL_PHASES.items()):
         # Something to build each time: a new article (its vectors not cached).
         body = f"Des micros numéro {n} écoutent la rue piétonne."
@@ -511,16 +498,11 @@ def test_a_build_killed_while_embedding_keeps_what_it_embedded(
     settings = IndexSettings(content_dir=index_settings.content_dir, index_dir=tmp_path / "index",
                              cache_dir=tmp_path / "cache", embedding_model="minilm",
                              embedding_backend=index_settings.embedding_backend)  # fmt: skip
-    env = {
-        **os.environ,
-        "CONTENT_DIR": str(settings.content_dir),
-        "INDEX_DIR": str(settings.index_dir),
-        "CACHE_DIR": str(settings.cache_dir),
-        "EMBEDDING_MODEL": "minilm",
-        "EMBEDDING_BACKEND": settings.embedding_backend,
-        "EMBEDDING_CHECKPOINT": "16",
-        "PYTHONPATH": str(Path(__file__).resolve().parents[1]),
-    }
+    env = settings_env(
+        settings,
+        EMBEDDING_CHECKPOINT="16",
+        PYTHONPATH=str(Path(__file__).resolve().parents[1]),
+    )
     proc = subprocess.Popen(
         [sys.executable, "-m", "index", "build", "--quiet"], env=env,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,

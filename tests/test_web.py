@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 import aiohttp
 import pytest
+from settings_env import settings_env
 from web_fixtures import BOT_NAME, parse, serving, web_services
 
 from bot.render import Quote
@@ -334,7 +335,6 @@ async def test_python_m_bot_web_serves_alone_and_stops_on_sigterm(
 ) -> None:
     """``python -m bot web``: no Telegram token, the same engine's index, a clean stop."""
     import asyncio
-    import os
     import signal
     import subprocess
     import sys
@@ -344,16 +344,12 @@ async def test_python_m_bot_web_serves_alone_and_stops_on_sigterm(
     sock = free_socket()
     port = sock.getsockname()[1]
     sock.close()
-    env = {
-        **{k: v for k, v in os.environ.items() if k != "TELEGRAM_BOT_TOKEN"},
-        "CONTENT_DIR": str(index_settings.content_dir),
-        "INDEX_DIR": str(index_settings.index_dir),
-        "CACHE_DIR": str(index_settings.cache_dir),
-        "EMBEDDING_MODEL": "minilm",
-        "EMBEDDING_BACKEND": "torch",
-        "STORE_PATH": str(tmp_path / "bot.sqlite3"),
-        "PUBLIC_URL": "https://answers.example.org/",
-    }
+    env = settings_env(
+        index_settings,
+        STORE_PATH=str(tmp_path / "bot.sqlite3"),
+        PUBLIC_URL="https://answers.example.org/",
+    )
+    env.pop("TELEGRAM_BOT_TOKEN", None)
     proc = subprocess.Popen(
         [sys.executable, "-m", "bot", "web", "--host", "127.0.0.1", "--port", str(port)],
         cwd=Path(__file__).resolve().parents[1], env=env, stderr=subprocess.PIPE, text=True,
