@@ -8,10 +8,12 @@ from index.retrieval.names import foreign_name_terms, question_names
 
 
 def test_names_are_found_inside_the_sentence_not_its_opening_word():
-    assert question_names("Qui a remporté le Tour de France cette année ?") == [["tour", "franc"]]
-    assert question_names("Que dit la Ligue des droits de l'Homme ?") == [["ligu", "droit", "homm"]]
+    assert question_names("Qui a remporté le Tour de France cette année ?") == ["Tour de France"]
+    assert question_names("Que dit la Ligue des droits de l'Homme ?") == [
+        "Ligue des droits de l'Homme"
+    ]
     assert question_names("Quelle est la position d'Amnesty International ?") == [
-        ["amnesty", "international"]
+        "Amnesty International"
     ]
     assert question_names("Combien de caméras à Nice ?") == []  # an opening word, one name
     assert question_names("Selon LQDN, la VSA est-elle légale ?") == []
@@ -34,3 +36,20 @@ def test_a_name_is_foreign_when_no_sentence_holds_all_its_words():
     assert not foreign_name_terms("Que dit la Cour des comptes ?", lexical, sets.__getitem__)
     unknown = foreign_name_terms("Que pense Human Rights Watch ?", lexical, sets.__getitem__)
     assert unknown == {"human", "right", "watch"}
+
+
+def test_two_names_the_corpus_writes_joined_in_a_question_are_not_foreign():
+    lexical, sets = _corpus(
+        "La Quadrature du Net publie un article.",
+        "La Cour des comptes doute de son efficacité.",
+    )
+    question = "Que sait la Quadrature du Net de la Cour des comptes ?"
+    assert question_names(question) == ["Quadrature du Net de la Cour des comptes"]
+    assert not foreign_name_terms(question, lexical, sets.__getitem__)
+    lone = "Que sait la Quadrature du Net de la Cour de cassation ?"
+    assert foreign_name_terms(lone, lexical, sets.__getitem__) == {
+        "quadratur",
+        "net",
+        "cour",
+        "cassat",
+    }

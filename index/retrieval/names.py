@@ -26,6 +26,7 @@ _LINK = r"(?:de la|de l['’]|des|du|de|d['’]|of the|of)"
 _NAME = re.compile(
     rf"(?<![\w-])({_CAPITALISED}(?:(?:\s+{_CAPITALISED})|(?:\s*{_LINK}\s*[\w’'-]+)){{1,3}})"
 )
+_JOIN = re.compile(rf"\s*{_LINK}\s*(?=[{_UPPER}])")
 _SENTENCE_START = re.compile(r"(?:^|[.!?…:]\s+)$")
 
 # Passages holding all of a name's words that are read to look for them in one sentence: past
@@ -33,10 +34,10 @@ _SENTENCE_START = re.compile(r"(?:^|[.!?…:]\s+)$")
 MAX_CHECKED = 100
 
 
-def question_names(question: str) -> list[list[str]]:
-    """Each multiword name's index terms (two or more), leaving out a sentence's first word,
+def question_names(question: str) -> list[str]:
+    """Each name of two or more index terms, as written, leaving out a sentence's first word,
     capitalised because it opens the sentence."""
-    found: list[list[str]] = []
+    found: list[str] = []
     for m in _NAME.finditer(question):
         name = m.group(1)
         if _SENTENCE_START.search(question[: m.start()]):
@@ -44,10 +45,24 @@ def question_names(question: str) -> list[list[str]]:
             name = name.partition(" ")[2]
             if not name[:1].isupper():
                 continue
-        words = list(dict.fromkeys(terms(name)))
-        if len(words) >= 2:
-            found.append(words)
+        if len(_terms(name)) >= 2:
+            found.append(name)
     return found
+
+
+def _terms(text: str) -> list[str]:
+    return list(dict.fromkeys(terms(text)))
+
+
+def _halves(name: str) -> list[tuple[list[str], list[str]]]:
+    """Two names joined by a link (« la Vidéosurveillance algorithmique de la Quadrature du
+    Net »): each way to cut it before a capitalised word, as two names of two terms or more."""
+    cuts = []
+    for m in _JOIN.finditer(name):
+        left, right = _terms(name[: m.start()]), _terms(name[m.end() :])
+        if len(left) >= 2 and len(right) >= 2:
+            cuts.append((left, right))
+    return cuts
 
 
 def written_together(
@@ -76,9 +91,16 @@ def foreign_name_terms(
     lexical: LexicalIndex,
     sentence_sets: Callable[[int], Iterable[frozenset[str]]],
 ) -> frozenset[str]:
-    """The terms of the question's names that the corpus never writes together."""
+    """The terms of the question's names that the corpus never writes together (nor as two
+    names it writes, joined by the question)."""
     out: set[str] = set()
-    for words in question_names(question):
-        if not written_together(words, lexical, sentence_sets):
-            out.update(words)
+    for name in question_names(question):
+        words = _terms(name)
+        if written_together(words, lexical, sentence_sets) or any(
+            written_together(left, lexical, sentence_sets)
+            and written_together(right, lexical, sentence_sets)
+            for left, right in _halves(name)
+        ):
+            continue
+        out.update(words)
     return frozenset(out)
