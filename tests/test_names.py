@@ -18,6 +18,8 @@ def test_names_are_found_inside_the_sentence_not_its_opening_word():
     assert question_names("Combien de caméras à Nice ?") == []  # an opening word, one name
     assert question_names("Selon LQDN, la VSA est-elle légale ?") == []
     assert question_names("Cour des comptes : que dit son rapport ?") == []
+    assert question_names("QUEL EST LE RÔLE DE SENSIVIC À ORLÉANS ?") == []  # all capitals
+    assert question_names("Que Dit La Cnil Sur Les Caméras Intelligentes ?") == []
 
 
 def _corpus(*sentences: str) -> tuple[LexicalIndex, list[list[frozenset[str]]]]:

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 
 import numpy as np
 
-from index.language import terms
+from index.language import STOP_WORDS, fold, terms
 from index.retrieval.lexical import LexicalIndex
 
 _UPPER = "A-ZÀ-ÖØ-Þ"
@@ -26,6 +26,7 @@ _LINK = r"(?:de la|de l['’]|des|du|de|d['’]|of the|of)"
 _NAME = re.compile(
     rf"(?<![\w-])({_CAPITALISED}(?:(?:\s+{_CAPITALISED})|(?:\s*{_LINK}\s*[\w’'-]+)){{1,3}})"
 )
+_WORDS = re.compile(r"[^\W\d_]+")
 _JOIN = re.compile(rf"\s*{_LINK}\s*(?=[{_UPPER}])")
 _SENTENCE_START = re.compile(r"(?:^|[.!?…:]\s+)$")
 
@@ -36,7 +37,11 @@ MAX_CHECKED = 100
 
 def question_names(question: str) -> list[str]:
     """Each name of two or more index terms, as written, leaving out a sentence's first word,
-    capitalised because it opens the sentence."""
+    capitalised because it opens the sentence. A question written in capitals (« QUE DIT LA
+    CNIL … », « Que Dit La Cnil … »: function words capitalised) shows no names."""
+    function_words = [w for w in _WORDS.findall(question)[1:] if fold(w) in STOP_WORDS]
+    if sum(w[0].isupper() for w in function_words) >= 2:
+        return []
     found: list[str] = []
     for m in _NAME.finditer(question):
         name = m.group(1)
