@@ -342,9 +342,30 @@ def _stemmer() -> Stemmer.Stemmer:
     return Stemmer.Stemmer("french")
 
 
+@lru_cache(maxsize=1)
+def _written_forms() -> dict[str, str]:
+    """Folded word → its most frequent written form in French, where that form's accents
+    change its stem (wordfreq's list): "verifiee" → "vérifiée", "donnees" → "données"."""
+    from wordfreq import iter_wordlist
+
+    first: dict[str, str] = {}
+    for word in iter_wordlist("fr"):  # most frequent first
+        first.setdefault(fold_text(word), word)
+    stem_word = _stemmer().stemWord
+    return {
+        folded: word
+        for folded, word in first.items()
+        if folded != word and fold_text(stem_word(word)) != stem_word(folded)
+    }  # only the forms whose stem the accents change
+
+
 @lru_cache(maxsize=200_000)
 def stem(word: str) -> str:
-    return _stemmer().stemWord(word)
+    """The stem of a folded word. Snowball's French rules read accents (the suffixes "é",
+    "ée", "és" of participles): stemmed bare, "vérifiée" ("verifiee") and "vérifier" had
+    different stems, and so had "authentique" and "authenticité". The word's accents are put
+    back first, the stem folded after: a question typed without accents gets the same stems."""
+    return fold_word(_stemmer().stemWord(_written_forms().get(word, word)))
 
 
 def terms(text: str) -> list[str]:

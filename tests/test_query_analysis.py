@@ -3,6 +3,7 @@ are left as the user typed them."""
 
 from __future__ import annotations
 
+from index.language import terms
 from index.retrieval.lexical import Vocabulary, analyze_query
 
 CORPUS = [
@@ -97,3 +98,12 @@ def test_clipped_words_are_completed_from_the_corpus():
     )
     # Long unknown words are not clippings: left as typed.
     assert analyze_query("les algorithmiquement", vocab, {}).text == "les algorithmiquement"
+
+
+def test_a_word_and_its_participle_share_a_stem():
+    # Snowball reads the accents of participles ("é", "ée", "és"): stemmed after folding,
+    # "vérifiée" missed "vérifier" and "authentiques" missed "authenticité".
+    assert terms("vérifiée") == terms("vérifier") == terms("vérifiés") == terms("verifiee")
+    assert terms("authentiques") == terms("authenticité") == terms("authenticite")
+    assert terms("déployées") == terms("déployer") == terms("deployees")
+    assert terms("caméras") == terms("cameras") and terms("sécurité") == terms("securite")
