@@ -24,6 +24,7 @@ from index.quality.evaluate import evaluate, load_jsonl
 from index.retrieval.engine import Engine
 
 REPO = Path(__file__).resolve().parents[1]
+SHARED_EVAL = REPO.parent / "shared" / "eval"
 POSTS = 80  # enough to narrow the spread as the 200-post archive does (e5: ~40 s to embed)
 
 
@@ -67,11 +68,24 @@ def test_look_alike_posts_do_not_unlock_off_topic_questions(engines):
     )
     seed = evaluate(seed_engine, [], ood)
     archive = evaluate(archive_engine, [], ood)
-    # Measured: 39/48 refused on the seed corpus, 35/48 with the posts (session 6: the faster
-    # graph's vectors and names never written); with z-scores in the corpus's own spread, the
+    # Measured: 38/48 refused on the seed corpus, 33/48 with the posts (session 7: stems of
+    # participles; 39 and 35 in session 6); with z-scores in the corpus's own spread, the
     # posts brought it down to 26/48 (36/48 on the seed corpus then).
-    assert seed.ood_refused >= 37
-    assert archive.ood_refused >= 33, archive.bluffs
+    assert seed.ood_refused >= 36
+    assert archive.ood_refused >= 31, archive.bluffs
+
+
+@pytest.mark.skipif(not SHARED_EVAL.is_dir(), reason="../shared/eval is not present")
+@pytest.mark.parametrize("name", ["dev", "dev_more"])
+def test_look_alike_posts_do_not_push_answers_out(engines, name: str):
+    """Issue #17: with the archive's posts as distractors, Hit@5 drops by at most 0.03."""
+    seed_engine, archive_engine = engines
+    questions = load_jsonl(SHARED_EVAL / f"{name}.jsonl")
+    seed = evaluate(seed_engine, questions, [])
+    archive = evaluate(archive_engine, questions, [])
+    # Measured (e5 ONNX, 80 posts): dev 0.917 → 0.917, dev_more 0.933 → 0.933; dev fell to
+    # 0.875 before stems saw participles (« vérifié » and « vérifier » apart, a question lost).
+    assert archive.hit5 >= seed.hit5 - 0.03, (seed.hit5, archive.hit5, archive.misses)
 
 
 # Every word of these names is in the seed corpus, one here, one there; the names never are.
