@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from functools import lru_cache
+from pathlib import Path
 
 import Stemmer
 
@@ -342,10 +343,14 @@ def _stemmer() -> Stemmer.Stemmer:
     return Stemmer.Stemmer("french")
 
 
-@lru_cache(maxsize=1)
-def _written_forms() -> dict[str, str]:
-    """Folded word → its most frequent written form in French, where that form's accents
-    change its stem (wordfreq's list): "verifiee" → "vérifiée", "donnees" → "données"."""
+ACCENT_TABLE = Path(__file__).with_name("french_accents.tsv")
+
+
+def accent_table_from_wordfreq() -> dict[str, str]:
+    """Folded word → its most frequent written form in French (wordfreq's list), where that
+    form's accents change its Snowball stem: "verifiee" → "vérifiée", "donnees" → "données".
+    Written once into ``ACCENT_TABLE`` (loading wordfreq's list costs 60 MB of memory);
+    ``python -m index.language`` rewrites it."""
     from wordfreq import iter_wordlist
 
     first: dict[str, str] = {}
@@ -354,9 +359,15 @@ def _written_forms() -> dict[str, str]:
     stem_word = _stemmer().stemWord
     return {
         folded: word
-        for folded, word in first.items()
+        for folded, word in sorted(first.items())
         if folded != word and fold_text(stem_word(word)) != stem_word(folded)
-    }  # only the forms whose stem the accents change
+    }
+
+
+@lru_cache(maxsize=1)
+def _written_forms() -> dict[str, str]:
+    with ACCENT_TABLE.open(encoding="utf-8") as f:
+        return dict(line.rstrip("\n").split("\t") for line in f if not line.startswith("#"))
 
 
 @lru_cache(maxsize=200_000)
@@ -412,3 +423,15 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
 
 
 _ABBREV_END = re.compile(r"(?:\b[A-Z]|\b(?:M|Mme|Mlle|Dr|cf|etc|p|art|n°|vol|St))\.$")
+
+
+if __name__ == "__main__":
+    from importlib.metadata import version
+
+    table = accent_table_from_wordfreq()
+    ACCENT_TABLE.write_text(
+        f"# wordfreq {version('wordfreq')}, French: folded word, written form (index/language.py)\n"
+        + "".join(f"{k}\t{v}\n" for k, v in table.items()),
+        encoding="utf-8",
+    )
+    print(f"{len(table)} forms written to {ACCENT_TABLE}")

@@ -107,3 +107,11 @@ def test_a_word_and_its_participle_share_a_stem():
     assert terms("authentiques") == terms("authenticité") == terms("authenticite")
     assert terms("déployées") == terms("déployer") == terms("deployees")
     assert terms("caméras") == terms("cameras") and terms("sécurité") == terms("securite")
+
+
+def test_the_shipped_accent_table_is_wordfreq_s():
+    from index.language import _written_forms, accent_table_from_wordfreq
+
+    assert _written_forms() == accent_table_from_wordfreq(), (
+        "index/french_accents.tsv is stale: rewrite it with `python -m index.language`"
+    )
