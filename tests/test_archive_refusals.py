@@ -93,10 +93,14 @@ NAMES_NEVER_WRITTEN = (
     "Qui a gagné le Tour de France l'an dernier ?",
     "Combien coûte un abonnement à la Gazette des communes ?",
     "Où se trouve la Tour Eiffel ?",
+    # The issue's own examples: a name with its edition or model number.
+    "Qui a gagné la Coupe du monde 2018 ?",
+    "Combien coûte un iPhone 15 ?",
 )
 NAMES_WRITTEN = (
     "Que dit la Cour des comptes sur la vidéosurveillance ?",
     "Qu'a décidé le Conseil d'État sur les drones ?",
+    "Que dit la loi JO 2024 sur la VSA ?",
 )
 
 

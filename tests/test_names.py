@@ -55,3 +55,22 @@ def test_two_names_the_corpus_writes_joined_in_a_question_are_not_foreign():
         "cour",
         "cassat",
     }
+
+
+def test_a_name_s_number_is_part_of_the_name():
+    # The edition or the model: « la Coupe du monde 2018 » is not « la coupe du monde de rugby
+    # 2023 » the articles mention, an « iPhone 15 » not their « 15 000 caméras ».
+    assert question_names("Qui a gagné la Coupe du monde 2018 ?") == ["Coupe du monde 2018"]
+    assert question_names("Combien coûte un iPhone 15 ?") == ["iPhone 15"]
+    assert question_names("Combien coûte une Renault Clio 5 ?") == ["Renault Clio 5"]
+    assert question_names("Combien de caméras à Nice en 2020 ?") == []  # a date, not a name's
+    lexical, sets = _corpus(
+        "La coupe du monde de rugby 2023 servira de test.",
+        "En 2018, la CNIL nous a reçus.",
+        "Les JO 2024 sont le prétexte.",
+    )
+    assert foreign_name_terms("Qui a gagné la Coupe du monde 2018 ?", lexical, sets.__getitem__)
+    assert not foreign_name_terms("Que disent-ils des JO 2024 ?", lexical, sets.__getitem__)
+    assert not foreign_name_terms(
+        "Que disent-ils de la Coupe du monde de rugby 2023 ?", lexical, sets.__getitem__
+    )

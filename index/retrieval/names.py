@@ -5,7 +5,9 @@ Each word of such a name may well be in the corpus ("France", "ligue", "internat
 word by word a question about the Tour de France looks covered: « Qui a remporté le Tour de
 France 2023 ? » was quoted a passage where "France" and "remporté" happen to meet. A name is one
 thing: when no sentence, heading or title of the corpus holds all its words together, the
-articles do not talk about it, and its words count as words the corpus never uses.
+articles do not talk about it, and its words count as words the corpus never uses. A number
+after a name is part of it (its edition or model: « la Coupe du monde 2018 » is not the « coupe
+du monde de rugby 2023 » of the articles, an « iPhone 15 » not their « 15 000 caméras »).
 """
 
 from __future__ import annotations
@@ -22,9 +24,11 @@ _UPPER = "A-ZÀ-ÖØ-Þ"
 _CAPITALISED = rf"[{_UPPER}][\w’'-]*"
 _LINK = r"(?:de la|de l['’]|des|du|de|d['’]|of the|of)"
 # A capitalised word, then capitalised words or linked words ("du monde", "de l'Homme"): at
-# most three of either, so that a name does not run on into the rest of the question.
+# most three of either, so that a name does not run on into the rest of the question; then
+# its number, if any. Or one capitalised word ("Windows") or brand ("iPhone") and a number.
 _NAME = re.compile(
-    rf"(?<![\w-])({_CAPITALISED}(?:(?:\s+{_CAPITALISED})|(?:\s*{_LINK}\s*[\w’'-]+)){{1,3}})"
+    rf"(?<![\w-])({_CAPITALISED}(?:(?:\s+{_CAPITALISED})|(?:\s*{_LINK}\s*[\w’'-]+)){{1,3}}"
+    rf"(?:\s+\d{{1,4}}\b)?|(?:{_CAPITALISED}|[a-z]+[{_UPPER}][\w’'-]*)\s+\d{{1,4}}\b)"
 )
 _WORDS = re.compile(r"[^\W\d_]+")
 _JOIN = re.compile(rf"\s*{_LINK}\s*(?=[{_UPPER}])")
