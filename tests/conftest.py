@@ -81,3 +81,49 @@ def e5_deployment(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )  # fmt: skip
     export_onnx(settings, str(model))
     return root
+
+
+ARCHIVE_POSTS = 80  # enough to narrow the spread as the 200-post archive does (e5: ~40 s)
+
+
+def write_posts(articles: Path, n: int) -> None:
+    """The fixture site's first ``n`` generated posts, as corpus articles."""
+    from wpsite import generate_posts
+
+    for post in generate_posts(n):
+        title = "'" + post.title.replace("'", "''") + "'"
+        body = "\n\n".join(post.paragraphs)
+        (articles / f"fixture-{post.n:03d}.md").write_text(
+            f"---\ntitle: {title}\ndate: '{post.date}'\nurl: https://example.org{post.path}\n"
+            f"source: Fixture\nlang: fr\n---\n\n{body}\n",
+            encoding="utf-8",
+        )
+
+
+@pytest.fixture(scope="session")
+def e5_engines(tmp_path_factory: pytest.TempPathFactory, e5_deployment: Path):
+    """The default model (e5, ONNX int8) over the seed corpus, and over it plus
+    ``ARCHIVE_POSTS`` look-alike posts of the fixture site (the archive's distractors)."""
+    from index.build.pipeline import build_index
+    from index.config import IndexSettings
+    from index.models.embed import Embedder
+    from index.models.resolve import E5_DIR
+    from index.retrieval.engine import Engine
+
+    root = tmp_path_factory.mktemp("archive")
+    built = []
+    for name, posts in (("seed", 0), ("archive", ARCHIVE_POSTS)):
+        content = root / name / "content"
+        shutil.copytree(REPO / "content", content)
+        write_posts(content / "articles", posts)
+        settings = IndexSettings(
+            content_dir=content,
+            index_dir=root / name / "index",
+            cache_dir=root / "cache",  # shared: the seed's passages are embedded once
+            embedding_model=str(e5_deployment / E5_DIR),
+            embedding_backend="onnx",
+        )
+        embedder = built[0].embedder if built else Embedder(settings)
+        assert build_index(settings, embedder, progress=False).articles == 6 + posts
+        built.append(Engine.open(settings, embedder))
+    return built[0], built[1]

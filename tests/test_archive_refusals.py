@@ -5,64 +5,23 @@ same few sentence shapes) narrow the spread of a question's cosines over the cor
 spread was the unit of the refusal rule's z-scores, every question stood further out from the
 corpus and most off-topic questions got a quote: with the 200 posts of the fixture site, 22 of
 64 unanswerable questions were refused instead of 47 (e5). The unit is now a constant of the
-model (``FusionParams.cosine_spread``).
+model (``FusionParams.cosine_spread``). The engines: ``e5_engines`` (conftest).
 """
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
-from wpsite import generate_posts
 
-from index.build.pipeline import build_index
-from index.config import IndexSettings
-from index.models.embed import Embedder
-from index.models.resolve import E5_DIR
 from index.quality.evaluate import evaluate, load_jsonl
-from index.retrieval.engine import Engine
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_EVAL = REPO.parent / "shared" / "eval"
-POSTS = 80  # enough to narrow the spread as the 200-post archive does (e5: ~40 s to embed)
 
 
-def _write_posts(articles: Path, n: int) -> None:
-    for post in generate_posts(n):
-        title = "'" + post.title.replace("'", "''") + "'"
-        body = "\n\n".join(post.paragraphs)
-        (articles / f"fixture-{post.n:03d}.md").write_text(
-            f"---\ntitle: {title}\ndate: '{post.date}'\nurl: https://example.org{post.path}\n"
-            f"source: Fixture\nlang: fr\n---\n\n{body}\n",
-            encoding="utf-8",
-        )
-
-
-@pytest.fixture(scope="module")
-def engines(tmp_path_factory, e5_deployment: Path) -> tuple[Engine, Engine]:
-    """The default model (e5, ONNX int8) over the seed corpus, and over it plus the posts."""
-    root = tmp_path_factory.mktemp("archive")
-    built = []
-    for name, posts in (("seed", 0), ("archive", POSTS)):
-        content = root / name / "content"
-        shutil.copytree(REPO / "content", content)
-        _write_posts(content / "articles", posts)
-        settings = IndexSettings(
-            content_dir=content,
-            index_dir=root / name / "index",
-            cache_dir=root / "cache",  # shared: the seed's passages are embedded once
-            embedding_model=str(e5_deployment / E5_DIR),
-            embedding_backend="onnx",
-        )
-        embedder = built[0].embedder if built else Embedder(settings)
-        assert build_index(settings, embedder, progress=False).articles == 6 + posts
-        built.append(Engine.open(settings, embedder))
-    return built[0], built[1]
-
-
-def test_look_alike_posts_do_not_unlock_off_topic_questions(engines):
-    seed_engine, archive_engine = engines
+def test_look_alike_posts_do_not_unlock_off_topic_questions(e5_engines):
+    seed_engine, archive_engine = e5_engines
     ood = load_jsonl(REPO / "tests/eval/offtopic_ood.jsonl") + load_jsonl(
         REPO / "tests/eval/heldout_ood.jsonl"
     )
@@ -77,9 +36,9 @@ def test_look_alike_posts_do_not_unlock_off_topic_questions(engines):
 
 @pytest.mark.skipif(not SHARED_EVAL.is_dir(), reason="../shared/eval is not present")
 @pytest.mark.parametrize("name", ["dev", "dev_more"])
-def test_look_alike_posts_do_not_push_answers_out(engines, name: str):
+def test_look_alike_posts_do_not_push_answers_out(e5_engines, name: str):
     """Issue #17: with the archive's posts as distractors, Hit@5 drops by at most 0.03."""
-    seed_engine, archive_engine = engines
+    seed_engine, archive_engine = e5_engines
     questions = load_jsonl(SHARED_EVAL / f"{name}.jsonl")
     seed = evaluate(seed_engine, questions, [])
     archive = evaluate(archive_engine, questions, [])
@@ -104,10 +63,10 @@ NAMES_WRITTEN = (
 )
 
 
-def test_a_name_the_articles_never_write_is_not_their_topic(engines):
+def test_a_name_the_articles_never_write_is_not_their_topic(e5_engines):
     """« le Tour de France »: "tour" and "France" are both in the articles, never together;
     word by word the question looked covered and got a quote (all three did before)."""
-    for name, engine in zip(("seed", "archive"), engines, strict=True):
+    for name, engine in zip(("seed", "archive"), e5_engines, strict=True):
         for question in NAMES_NEVER_WRITTEN:
             assert not engine.search(question).answered, (name, question)
         for question in NAMES_WRITTEN:

@@ -30,6 +30,7 @@ from index.retrieval.evidence import (
     coverage,
     question_evidence,
     relevance_rows,
+    unknown_share,
     zscore,
 )
 from index.retrieval.fuse import (
@@ -290,12 +291,18 @@ class Engine:
         if len(sample_sentence) == len(sample_cos):
             sample_cos = (1 - w) * sample_cos + w * sample_sentence
         lap("rescore")
+        lexical_share = (
+            1.0 - unknown_share(aq.core_terms, snap.lexical)
+            if self.params.lexical_by_known_share
+            else 1.0
+        )
         fused, signals = fuse(
             bm[cand],
             float(bm.max()) if n else 0.0,
             cos,
             float(sample_cos.mean()) if len(sample_cos) else 0.0,
             self.params,
+            lexical_share,
         )
         signals.sentence_z = zscore(
             float(best_sentence.max()), sample_sentence, self.params.cosine_spread
@@ -317,7 +324,7 @@ class Engine:
             prox = np.zeros(len(fused), dtype=np.float32)
             for i in order[:PROXIMITY_CANDIDATES]:
                 prox[i] = sentence_cov[int(i)]
-            fused = fused + self.params.proximity_weight * prox
+            fused = fused + self.params.proximity_weight * lexical_share * prox
             order = np.argsort(-fused)
         lap("fuse")
         pool = Pool(aq, [int(cand[i]) for i in order], [float(fused[i]) for i in order])
