@@ -33,11 +33,11 @@ class FusionParams:
     # Measured as the median over 184 questions on the seed corpus (e5 0.0168, MiniLM 0.065).
     cosine_spread: float = 0.017
     # Lexical evidence (BM25 and the proximity bonus) weighs in proportion to the share of the
-    # question's weight that the corpus's words can see: « Qui représentait la CNIL lors de
-    # l'entrevue… » — "entrevue" is not a corpus word (the text says « rencontré »), so a third
-    # of the question is invisible to BM25, and the vectors, which read it, weigh more. Only
-    # for a model that reads the corpus' language: MiniLM (English) on French is no such judge
-    # (dev_more Hit@5 0.933 → 0.883 with it).
+    # question's weight in words the corpus uses: in « Quel universitaire mandaté par les
+    # gendarmes… », "universitaire" and "mandaté" are not corpus words (the text says
+    # « chercheur », « commandé »), so part of the question is invisible to BM25, and the
+    # vectors, which read all of it, weigh more. Only for a model that reads the corpus'
+    # language: MiniLM (English) on French is no such judge (dev_more Hit@5 0.933 → 0.883).
     lexical_by_known_share: bool = False
 
 
