@@ -8,11 +8,13 @@ Which language a question is in: :mod:`index.langdetect`.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
 import Stemmer
 
 APOSTROPHES = "’ʼ‘`´′"
@@ -347,21 +349,68 @@ ACCENT_TABLE = Path(__file__).with_name("french_accents.tsv")
 
 
 def accent_table_from_wordfreq() -> dict[str, str]:
-    """Folded word → its most frequent written form in French (wordfreq's list), where that
-    form's accents change its Snowball stem: "verifiee" → "vérifiée", "donnees" → "données".
+    """Folded word → its written form in French (wordfreq's list), where that form's accents
+    change its Snowball stem: "verifiee" → "vérifiée", "donnees" → "données". Of the accented
+    forms that fold alike, the one with the longest stem, then the most frequent: "verifie" is
+    « vérifié » (stem "vérifi", as « vérifier ») rather than « vérifie » (Snowball: "vérif").
     Written once into ``ACCENT_TABLE`` (loading wordfreq's list costs 60 MB of memory);
-    ``python -m index.language`` rewrites it."""
-    from wordfreq import iter_wordlist
+    ``python -m index.language`` rewrites it (and ``WORD_TABLE``)."""
+    from wordfreq import iter_wordlist, zipf_frequency
 
-    first: dict[str, str] = {}
-    for word in iter_wordlist("fr"):  # most frequent first
-        first.setdefault(fold_text(word), word)
     stem_word = _stemmer().stemWord
+    top: dict[str, float] = {}  # folded → the most frequent accented form's zipf
+    best: dict[str, tuple[int, str]] = {}
+    for word in iter_wordlist("fr"):  # most frequent first: ties keep the first
+        folded = fold_text(word)
+        if folded == word:
+            continue  # the bare form is what Snowball already reads
+        zipf = zipf_frequency(word, "fr")
+        if zipf < top.setdefault(folded, zipf) - 1:
+            continue  # ten times rarer: a misspelling ("securité"), not another reading
+        length = len(stem_word(word))
+        if folded not in best or length > best[folded][0]:
+            best[folded] = (length, word)
     return {
         folded: word
-        for folded, word in sorted(first.items())
-        if folded != word and fold_text(stem_word(word)) != stem_word(folded)
+        for folded, (_, word) in sorted(best.items())
+        if fold_text(stem_word(word)) != stem_word(folded)
     }
+
+
+WORD_TABLE = Path(__file__).with_name("french_words.u64")
+EVERYDAY_ZIPF = 3.0  # once per million words: a word of everyday French, not a misspelling
+
+
+def word_hash(folded: str) -> int:
+    """A folded word's stable 64-bit hash (the word table stores hashes: 240 kB for 30k words,
+    where a set of strings would cost the bot ~3 MB)."""
+    return int.from_bytes(hashlib.blake2b(folded.encode(), digest_size=8).digest(), "little")
+
+
+def word_table_from_wordfreq() -> np.ndarray:
+    """The sorted hashes of French words (folded) at least as frequent as ``EVERYDAY_ZIPF``."""
+    from wordfreq import iter_wordlist, zipf_frequency
+
+    words: set[str] = set()
+    for word in iter_wordlist("fr"):  # most frequent first
+        if zipf_frequency(word, "fr") < EVERYDAY_ZIPF:
+            break
+        words.add(fold_text(word))
+    return np.unique(np.array([word_hash(w) for w in words], dtype=np.uint64))
+
+
+@lru_cache(maxsize=1)
+def _word_table() -> np.ndarray:
+    return np.fromfile(WORD_TABLE, dtype="<u8")
+
+
+def is_everyday_word(folded: str) -> bool:
+    """Whether a folded word is a word of everyday French (``WORD_TABLE``): « baisser »,
+    « Lille », « litre » are words, not misspellings of a corpus word."""
+    table = _word_table()
+    h = np.uint64(word_hash(folded))
+    i = int(np.searchsorted(table, h))
+    return i < len(table) and table[i] == h
 
 
 @lru_cache(maxsize=1)
@@ -436,3 +485,6 @@ if __name__ == "__main__":
         encoding="utf-8",
     )
     print(f"{len(table)} forms written to {ACCENT_TABLE}")
+    hashes = word_table_from_wordfreq()
+    hashes.astype("<u8").tofile(WORD_TABLE)
+    print(f"{len(hashes)} words written to {WORD_TABLE}")

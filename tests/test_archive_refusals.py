@@ -27,8 +27,8 @@ def test_look_alike_posts_do_not_unlock_off_topic_questions(e5_engines):
     )
     seed = evaluate(seed_engine, [], ood)
     archive = evaluate(archive_engine, [], ood)
-    # Measured: 38/48 refused on the seed corpus, 33/48 with the posts (session 7: stems of
-    # participles; 39 and 35 in session 6); with z-scores in the corpus's own spread, the
+    # Measured: 38/48 refused on the seed corpus, 35/48 with the posts (session 7: stems of
+    # participles, everyday words not corrected; 39 and 35 in session 6); with z-scores in the corpus's own spread, the
     # posts brought it down to 26/48 (36/48 on the seed corpus then).
     assert seed.ood_refused >= 36
     assert archive.ood_refused >= 31, archive.bluffs
@@ -42,7 +42,7 @@ def test_look_alike_posts_do_not_push_answers_out(e5_engines, name: str):
     questions = load_jsonl(SHARED_EVAL / f"{name}.jsonl")
     seed = evaluate(seed_engine, questions, [])
     archive = evaluate(archive_engine, questions, [])
-    # Measured (e5 ONNX, 80 posts): dev 0.917 → 0.917, dev_more 0.933 → 0.933; dev fell to
+    # Measured (e5 ONNX, 80 posts): dev 0.917 → 0.917, dev_more 0.917 → 0.917; dev fell to
     # 0.875 before stems saw participles (« vérifié » and « vérifier » apart, a question lost).
     assert archive.hit5 >= seed.hit5 - 0.03, (seed.hit5, archive.hit5, archive.misses)
 

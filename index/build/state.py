@@ -19,7 +19,7 @@ from index.storage.versions import IndexUnavailable, Manifest, current_version, 
 log = logging.getLogger(__name__)
 
 # Bump when chunking or text analysis changes: the same corpus then gives a different index.
-PIPELINE_VERSION = "8"
+PIPELINE_VERSION = "9"
 STATE_FORMAT = 2
 
 

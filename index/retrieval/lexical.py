@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from index.langdetect import detect_lang
-from index.language import STOP_WORDS, fold, fold_word, stem, terms, words
+from index.language import STOP_WORDS, fold, fold_word, is_everyday_word, stem, terms, words
 from index.retrieval.colloquial import expand_texting, split_elision
 from index.retrieval.english import analyze_english
 from index.retrieval.question import AnalyzedQuery, answer_type
@@ -103,9 +103,13 @@ class Vocabulary:
         """The most frequent corpus word at one edit (Damerau) from an unknown word.
 
         A word whose stem the corpus knows is another form of a known word ("étudié" next to
-        "étudier"), not a typo: it stays as typed.
+        "étudier"), not a typo: it stays as typed; so does a word of everyday French the corpus
+        does not use (« baisser » is not « laisser », « Lille » not « ville », « crêpes » not
+        « créés »: corrected, an everyday question looked like the corpus's).
         """
         if len(word) < 5 or word in self.df or word.isdigit() or stem(word) in self.stems:
+            return None
+        if is_everyday_word(word):
             return None
         best, best_df = None, 0
         for cand in sorted(_edits1(word)):  # sorted: ties go the same way in every process
