@@ -28,8 +28,8 @@ def test_look_alike_posts_do_not_unlock_off_topic_questions(e5_engines):
     seed = evaluate(seed_engine, [], ood)
     archive = evaluate(archive_engine, [], ood)
     # Measured: 38/48 refused on the seed corpus, 35/48 with the posts (session 7: stems of
-    # participles, everyday words not corrected; 39 and 35 in session 6); with z-scores in the corpus's own spread, the
-    # posts brought it down to 26/48 (36/48 on the seed corpus then).
+    # participles, everyday words not corrected; 39 and 35 in session 6); with z-scores in the
+    # corpus's own spread, the posts brought it down to 26/48 (36/48 on the seed corpus then).
     assert seed.ood_refused >= 36
     assert archive.ood_refused >= 31, archive.bluffs
 
