@@ -48,21 +48,21 @@ def test_unrelated_question_is_refused(engine):
 @pytest.mark.parametrize(
     "variant",
     [
-        "Ou Idemia teste-t-elle la reconnaissance faciale en France ?",  # no accents
-        "où idemia teste-t-elle la reconnaissance faciale en france",  # lower case
-        "Où Idemia teste-t-elle la reconaissance faciale en France ?",  # one typo
+        "Quelle societe a installe des detecteurs sonores a Orleans ?",  # no accents
+        "quelle société a installé des détecteurs sonores à orléans",  # lower case
+        "Quelle société a installé des détecteurs sonors à Orléans ?",  # one typo
     ],
 )
 def test_variants_find_the_same_passage(engine, variant):
-    clean = engine.search("Où Idemia teste-t-elle la reconnaissance faciale en France ?")
+    clean = engine.search("Quelle société a installé des détecteurs sonores à Orléans ?")
     other = engine.search(variant)
     assert other.answered
     assert other.results[0].passage_id == clean.results[0].passage_id
 
 
 def test_apostrophe_variants_are_equivalent(engine):
-    a = engine.search("Qu’a relevé la Ligue des droits de l’Homme à Nice ?")
-    b = engine.search("Qu'a releve la Ligue des droits de l'Homme a Nice ?")
+    a = engine.search("Qu’a décidé le Conseil d’État sur l’usage des drones ?")
+    b = engine.search("Qu'a decide le Conseil d'Etat sur l'usage des drones ?")
     assert a.results[0].passage_id == b.results[0].passage_id
 
 
@@ -173,11 +173,11 @@ def test_corrupt_index_is_refused_and_previous_keeps_serving(tmp_path, embedder,
 def test_ask_json_cli_reads_stdin_lines(index_settings, engine):
     env = settings_env(index_settings)
     questions = [
-        "Qui fabrique les logiciels de VSA en France ?",
+        "Quelle société a installé des détecteurs sonores à Orléans ?",
         "",
         "x" * 10_000,
         "\x01\x02 contrôle",
-        "Comment faire une pâte à pizza ?",
+        "Comment préparer une pâte à crêpes ?",
     ]
     proc = subprocess.run(
         [sys.executable, "-m", "index", "ask", "--json", "--k", "3", "-"],

@@ -376,7 +376,7 @@ def test_ask_cli_survives_invalid_utf8(index_settings, engine) -> None:
                          capture_output=True, timeout=300)  # fmt: skip
     assert one.returncode == 0 and b"Traceback" not in one.stderr, one.stderr
     assert json.loads(one.stdout.decode("utf-8"))["query"] == "caméras \ufffd \ufffd\ufffd Nice"
-    question = b"Qui fabrique les logiciels de VSA ?\n"
+    question = "Quelle société a installé des détecteurs sonores à Orléans ?\n".encode()
     batch = question + b"\xff\x9b cam\xe9ras \xc3\n\xed\xa0\x80\n" + question
     many = subprocess.run([*ask, "-"], input=batch, env=env, cwd=REPO, capture_output=True,
                           timeout=300)  # fmt: skip

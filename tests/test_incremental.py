@@ -23,8 +23,8 @@ from index.types import Article
 
 QUESTIONS = [
     "Combien coûte une caméra de vidéosurveillance ?",
-    "Qui fabrique les logiciels de VSA ?",
-    "Où Idemia teste-t-elle la reconnaissance faciale en France ?",
+    "Qui a saisi la justice contre les micros d'Orléans ?",
+    "Quelle société a installé des détecteurs sonores à Orléans ?",
     "Que détectent les capteurs sonores à Montpellier ?",
     "Quel score la CAF attribue-t-elle aux allocataires ?",
     "Who won the football world cup?",
